@@ -1,0 +1,37 @@
+"""netcore: a packet-processing engine with a Rust core, modelled on the Linux network stack.
+
+Read captures as numpy batches::
+
+    import netcore as nc
+    for batch in nc.open("trace.pcapng"):
+        big = batch[batch.caplen > 1000]
+"""
+
+from netcore._netcore import __version__
+from netcore.batch import Batch, Packet
+from netcore.capture import (
+    Capture,
+    CaptureInfo,
+    Interface,
+    Problem,
+    Writer,
+    open,
+    write,
+)
+from netcore.exceptions import CaptureError, ConfigError, NetcoreError
+
+__all__ = [
+    "Batch",
+    "Capture",
+    "CaptureError",
+    "CaptureInfo",
+    "ConfigError",
+    "Interface",
+    "NetcoreError",
+    "Packet",
+    "Problem",
+    "Writer",
+    "__version__",
+    "open",
+    "write",
+]

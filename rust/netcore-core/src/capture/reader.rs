@@ -1,0 +1,562 @@
+//! The capture reader: one loop over records, fed by a memory map or by a stream buffer.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::pcap::{PcapHeader, RecordStep};
+use super::pcapng::{BlockError, BlockStep, PcapngParser, SHB_TYPE};
+use super::{CaptureFormat, CaptureInfo, Interface, LinkType, Problem, TsResolution};
+use crate::batch::{Batch, Bytes};
+use crate::error::{CaptureError, CaptureErrorKind, Error, Result};
+
+/// Size of a stream reader's buffer; grows only when a batch needs more.
+const CHUNK: usize = 4 << 20;
+
+/// How to read a capture.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions {
+    /// Stop with an error at the first fault (default). When false, skip what is broken, keep
+    /// every good record, and describe what was skipped in [`CaptureInfo::problems`].
+    pub strict: bool,
+    /// Map regular files into memory (default). When false, read them through a buffer.
+    pub mmap: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions { strict: true, mmap: true }
+    }
+}
+
+type Shared = Arc<dyn AsRef<[u8]> + Send + Sync>;
+
+/// A stream and the buffer that holds its unread bytes.
+struct Stream {
+    input: Box<dyn Read + Send>,
+    buf: Arc<Vec<u8>>,
+    /// Bytes of `buf` holding data.
+    end: usize,
+    eof: bool,
+    /// Offset in the input of `buf[0]`.
+    base: u64,
+}
+
+impl Stream {
+    fn new(input: Box<dyn Read + Send>) -> Self {
+        Stream { input, buf: Arc::new(Vec::new()), end: 0, eof: false, base: 0 }
+    }
+
+    /// Makes `needed` bytes available from `pos` (or reaches the end of the input), keeping the
+    /// bytes from `keep` on. Returns how far positions in the buffer moved down.
+    ///
+    /// The buffer is compacted in place when no batch still references it; otherwise the kept
+    /// bytes (at most one batch being assembled) move to a new buffer and the old one stays
+    /// with its batch.
+    fn fill(&mut self, keep: usize, pos: usize, needed: usize) -> io::Result<usize> {
+        let kept = self.end - keep;
+        let want = pos - keep + needed;
+        let reuse = want <= self.buf.len() && Arc::get_mut(&mut self.buf).is_some();
+        if reuse {
+            if let Some(b) = Arc::get_mut(&mut self.buf) {
+                b.copy_within(keep..self.end, 0);
+            }
+        } else {
+            let mut fresh = vec![0u8; CHUNK.max(want.saturating_mul(2))];
+            fresh[..kept].copy_from_slice(&self.buf[keep..self.end]);
+            self.buf = Arc::new(fresh);
+        }
+        self.base += keep as u64;
+        self.end = kept;
+        // The buffer is now referenced by this stream alone (reused after `get_mut` succeeded,
+        // or just created), so `get_mut` cannot fail here.
+        let Some(b) = Arc::get_mut(&mut self.buf) else { return Ok(keep) };
+        while self.end < want && !self.eof {
+            match self.input.read(&mut b[self.end..]) {
+                Ok(0) => self.eof = true,
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(keep)
+    }
+
+    /// Reads and counts everything left (lenient mode skipping the tail), in bounded memory.
+    fn drain(&mut self) -> io::Result<u64> {
+        self.eof = true;
+        io::copy(&mut self.input, &mut io::sink())
+    }
+}
+
+enum Source {
+    /// The whole input in memory: a file mapping or bytes handed over.
+    Whole(Shared),
+    Stream(Stream),
+}
+
+enum Parser {
+    Pcap(PcapHeader),
+    Pcapng(PcapngParser),
+}
+
+/// One step of the parser, format-independent.
+enum Step {
+    Packet { len: usize, data_off: usize, caplen: u32, wirelen: u32, ts: i64, ifindex: u32, linktype: LinkType, comments: Vec<String>, odd_ts: bool },
+    Skip { len: usize, block_type: Option<u32> },
+    NeedMore { needed: usize, what: &'static str },
+}
+
+impl Parser {
+    #[inline]
+    fn step(&mut self, buf: &[u8]) -> Result<Step, BlockError> {
+        match self {
+            Parser::Pcap(h) => match h.record(buf) {
+                Ok(RecordStep::Packet { len, data_off, caplen, wirelen, ts, frac_overflow }) => {
+                    Ok(Step::Packet {
+                        len,
+                        data_off,
+                        caplen,
+                        wirelen,
+                        ts,
+                        ifindex: 0,
+                        linktype: h.linktype(),
+                        comments: Vec::new(),
+                        odd_ts: frac_overflow,
+                    })
+                }
+                Ok(RecordStep::NeedMore { needed, what }) => Ok(Step::NeedMore { needed, what }),
+                Err(kind) => Err(BlockError { at: 8, kind, skip: None }),
+            },
+            Parser::Pcapng(p) => match p.block(buf)? {
+                BlockStep::Packet { len, data_off, caplen, wirelen, ts, ifindex, linktype, comments } => {
+                    Ok(Step::Packet { len, data_off, caplen, wirelen, ts, ifindex, linktype, comments, odd_ts: false })
+                }
+                BlockStep::Section { len } | BlockStep::Interface { len } => {
+                    Ok(Step::Skip { len, block_type: None })
+                }
+                BlockStep::Other { len, block_type } => {
+                    Ok(Step::Skip { len, block_type: Some(block_type) })
+                }
+                BlockStep::NeedMore { needed, what } => Ok(Step::NeedMore { needed, what }),
+            },
+        }
+    }
+}
+
+/// Reads pcap and pcapng captures batch by batch.
+///
+/// Packets in a batch point into the reader's memory: the file mapping, or the stream buffer of
+/// the batch (kept alive by the batch). A fault stops a strict reader with a [`CaptureError`]
+/// after every good packet before it has been returned; a lenient reader skips the faulty block
+/// when its framing is intact, or the rest of the input when it is not, and records a [`Problem`].
+pub struct CaptureReader {
+    source: Source,
+    /// Read position in the current memory (mapping or stream buffer).
+    pos: usize,
+    parser: Parser,
+    strict: bool,
+    info: CaptureInfo,
+    done: bool,
+    /// A fault found while a batch was being filled, raised on the next call.
+    pending: Option<CaptureError>,
+    /// Timestamps whose sub-second field was one second or more.
+    pub odd_timestamps: u64,
+}
+
+impl CaptureReader {
+    /// Opens a capture file: gzip is detected and decompressed as a stream; other files are
+    /// mapped into memory (or buffered when `opts.mmap` is false).
+    pub fn open(path: impl AsRef<Path>, opts: ReadOptions) -> Result<Self> {
+        let path = path.as_ref();
+        let name = path.display().to_string();
+        let mut file = File::open(path).map_err(|e| Error::io(&name, e))?;
+        let meta = file.metadata().map_err(|e| Error::io(&name, e))?;
+        let mut head = [0u8; 2];
+        let got = read_up_to(&mut file, &mut head).map_err(|e| Error::io(&name, e))?;
+        let gzip = got == 2 && head == [0x1f, 0x8b];
+        let regular = meta.is_file() && meta.len() > 0;
+        if !gzip && regular && opts.mmap {
+            // SAFETY: the mapping is read-only and private to this reader. If another process
+            // truncates the file while it is mapped, reads past the new end fault (SIGBUS); this
+            // is the accepted contract of every mmap-based capture reader (libpcap, Wireshark's
+            // mmap mode) and is documented for users.
+            let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(&name, e))?;
+            #[cfg(unix)]
+            {
+                // Advice only; failure changes nothing but speed.
+                let _ = map.advise(memmap2::Advice::Sequential);
+            }
+            let size = map.len() as u64;
+            let mut r = Self::start(Source::Whole(Arc::new(map)), name, opts.strict)?;
+            r.info.size = Some(size);
+            r.info.mapped = true;
+            return Ok(r);
+        }
+        let rest: Box<dyn Read + Send> = Box::new(io::Cursor::new(head[..got].to_vec()).chain(file));
+        let mut r = if gzip {
+            Self::start(Source::Stream(Stream::new(gunzip(rest))), name, opts.strict)?
+        } else {
+            Self::start(Source::Stream(Stream::new(rest)), name, opts.strict)?
+        };
+        r.info.compressed = gzip;
+        if !gzip && meta.is_file() {
+            r.info.size = Some(meta.len());
+        }
+        Ok(r)
+    }
+
+    /// Reads a capture from a stream (pipe, socket, stdin, Python file object); gzip is
+    /// detected and decompressed. `name` is used in error messages.
+    pub fn from_reader(mut input: Box<dyn Read + Send>, name: &str, strict: bool) -> Result<Self> {
+        let mut head = [0u8; 2];
+        let got = read_up_to(&mut input, &mut head).map_err(|e| Error::io(name, e))?;
+        let gzip = got == 2 && head == [0x1f, 0x8b];
+        let rest: Box<dyn Read + Send> = Box::new(io::Cursor::new(head[..got].to_vec()).chain(input));
+        let rest = if gzip { gunzip(rest) } else { rest };
+        let mut r = Self::start(Source::Stream(Stream::new(rest)), name.to_string(), strict)?;
+        r.info.compressed = gzip;
+        Ok(r)
+    }
+
+    /// Reads a capture held in memory (zero copy: batches share `bytes`).
+    pub fn from_bytes(bytes: Arc<dyn AsRef<[u8]> + Send + Sync>, name: &str, strict: bool) -> Result<Self> {
+        let size = (*bytes).as_ref().len() as u64;
+        let mut r = Self::start(Source::Whole(bytes), name.to_string(), strict)?;
+        r.info.size = Some(size);
+        Ok(r)
+    }
+
+    fn start(mut source: Source, name: String, strict: bool) -> Result<Self> {
+        // Enough bytes to recognise the format and read a pcap file header.
+        if let Source::Stream(s) = &mut source {
+            s.fill(0, 0, 24).map_err(|e| Error::io(&name, e))?;
+        }
+        let head: &[u8] = match &source {
+            Source::Whole(b) => (**b).as_ref(),
+            Source::Stream(s) => &s.buf[..s.end],
+        };
+        let fault = |kind| CaptureError { source: name.clone(), offset: 0, kind };
+        if head.len() < 4 {
+            let what = if head.is_empty() { "capture file header (the file is empty)" } else { "capture file header" };
+            return Err(fault(CaptureErrorKind::Truncated { what, needed: 24, available: head.len() as u64 }).into());
+        }
+        let first4 = [head[0], head[1], head[2], head[3]];
+        let (parser, pos, format) = if u32::from_le_bytes(first4) == SHB_TYPE {
+            let parser = PcapngParser::new(!strict);
+            // Placeholder until the first section header is read just below.
+            (Parser::Pcapng(parser), 0, CaptureFormat::Pcapng { big_endian: false, version: (1, 0) })
+        } else if PcapHeader::is_magic(first4) {
+            let h = PcapHeader::parse(head).map_err(fault)?;
+            (Parser::Pcap(h), super::pcap::FILE_HEADER_LEN, CaptureFormat::Pcap(h))
+        } else {
+            return Err(fault(CaptureErrorKind::BadMagic(u32::from_be_bytes(first4))).into());
+        };
+        let mut interfaces = Vec::new();
+        if let CaptureFormat::Pcap(h) = &format {
+            let mut i = Interface::new(h.linktype());
+            i.snaplen = h.snaplen;
+            i.fcs_len = h.fcs_len();
+            i.ts_resolution = if h.nanosecond { TsResolution::NANO } else { TsResolution::MICRO };
+            interfaces.push(i);
+        }
+        let info = CaptureInfo {
+            source: name,
+            format,
+            compressed: false,
+            mapped: false,
+            size: None,
+            interfaces,
+            sections: 1,
+            problems: Vec::new(),
+            packets: 0,
+            caplen_bytes: 0,
+            wire_bytes: 0,
+            truncated_packets: 0,
+            empty_packets: 0,
+            ts_range: None,
+            other_blocks: Vec::new(),
+            position: pos as u64,
+        };
+        let mut r = CaptureReader { source, pos, parser, strict, info, done: false, pending: None, odd_timestamps: 0 };
+        if let Parser::Pcapng(_) = r.parser {
+            // The section header must be readable, whatever the mode: without it nothing is.
+            r.read_first_section()?;
+        }
+        Ok(r)
+    }
+
+    fn read_first_section(&mut self) -> Result<()> {
+        loop {
+            let Parser::Pcapng(p) = &mut self.parser else { return Ok(()) };
+            let window = match &self.source {
+                Source::Whole(b) => &(**b).as_ref()[self.pos..],
+                Source::Stream(s) => &s.buf[self.pos..s.end],
+            };
+            match p.block(window) {
+                Ok(BlockStep::Section { len }) => {
+                    self.pos += len;
+                    if let Some((big_endian, version)) = p.first_section {
+                        self.info.format = CaptureFormat::Pcapng { big_endian, version };
+                    }
+                    self.sync_info();
+                    return Ok(());
+                }
+                Ok(BlockStep::NeedMore { needed, what }) => {
+                    let exhausted = match &mut self.source {
+                        Source::Stream(s) if !s.eof => {
+                            s.fill(0, 0, needed).map_err(|e| Error::io(&self.info.source, e))?;
+                            false
+                        }
+                        _ => true,
+                    };
+                    if exhausted {
+                        let available = window_len(&self.source, self.pos) as u64;
+                        return Err(self.error(0, CaptureErrorKind::Truncated { what, needed: needed as u64, available }).into());
+                    }
+                }
+                Ok(_) => return Ok(()),
+                Err(e) => return Err(self.error(e.at as u64, e.kind).into()),
+            }
+        }
+    }
+
+    /// What is known about the capture so far (interfaces, counters, problems).
+    #[must_use]
+    pub fn info(&self) -> &CaptureInfo {
+        &self.info
+    }
+
+    /// The whole input when it is held in memory (mapped file or bytes), for zero-copy checks.
+    #[must_use]
+    pub fn memory(&self) -> Option<&[u8]> {
+        match &self.source {
+            Source::Whole(b) => Some((**b).as_ref()),
+            Source::Stream(_) => None,
+        }
+    }
+
+    fn abs(&self, pos: usize) -> u64 {
+        match &self.source {
+            Source::Whole(_) => pos as u64,
+            Source::Stream(s) => s.base + pos as u64,
+        }
+    }
+
+    fn error(&self, at: u64, kind: CaptureErrorKind) -> CaptureError {
+        CaptureError { source: self.info.source.clone(), offset: self.abs(self.pos) + at, kind }
+    }
+
+    fn sync_info(&mut self) {
+        self.info.position = self.abs(self.pos);
+        if let Parser::Pcapng(p) = &self.parser {
+            if p.interfaces.len() != self.info.interfaces.len() {
+                self.info.interfaces.clone_from(&p.interfaces);
+            }
+            self.info.sections = p.sections;
+        }
+    }
+
+    /// Reads up to `max` packets. `Ok(None)` at the end of the capture.
+    pub fn next_batch(&mut self, max: usize) -> Result<Option<Batch>> {
+        if let Some(e) = self.pending.take() {
+            self.done = true;
+            return Err(e.into());
+        }
+        if self.done {
+            return Ok(None);
+        }
+        let max = max.max(1);
+        let mut b = Batch::with_capacity(max, self.info.packets);
+        let mut start = self.pos;
+        while b.len() < max {
+            let window: &[u8] = match &self.source {
+                Source::Whole(m) => &(**m).as_ref()[self.pos..],
+                Source::Stream(s) => &s.buf[self.pos..s.end],
+            };
+            let step = self.parser.step(window);
+            if let Parser::Pcapng(p) = &mut self.parser {
+                for (at, kind) in p.notes.drain(..) {
+                    let offset = match &self.source {
+                        Source::Whole(_) => self.pos as u64,
+                        Source::Stream(s) => s.base + self.pos as u64,
+                    } + at as u64;
+                    self.info.problems.push(Problem { offset, message: kind.to_string(), skipped_bytes: 0, skipped_records: 0 });
+                }
+            }
+            match step {
+                Ok(Step::Packet { len, data_off, caplen, wirelen, ts, ifindex, linktype, comments, odd_ts }) => {
+                    let row = b.ts.len() as u32;
+                    b.offset.push((self.pos + data_off - start) as u64);
+                    b.ts.push(ts);
+                    b.caplen.push(caplen);
+                    b.wirelen.push(wirelen);
+                    b.ifindex.push(ifindex);
+                    b.linktype.push(linktype.0);
+                    for c in comments {
+                        b.comments.push((row, c));
+                    }
+                    self.odd_timestamps += u64::from(odd_ts);
+                    self.pos += len;
+                }
+                Ok(Step::Skip { len, block_type }) => {
+                    if let Some(t) = block_type {
+                        match self.info.other_blocks.iter_mut().find(|(bt, _)| *bt == t) {
+                            Some((_, n)) => *n += 1,
+                            None => self.info.other_blocks.push((t, 1)),
+                        }
+                    }
+                    self.pos += len;
+                    self.sync_info();
+                }
+                Ok(Step::NeedMore { needed, what }) => {
+                    if let Source::Stream(s) = &mut self.source {
+                        if !s.eof {
+                            match s.fill(start, self.pos, needed) {
+                                Ok(shift) => {
+                                    start -= shift;
+                                    self.pos -= shift;
+                                    continue;
+                                }
+                                Err(e) if is_corrupt_input(&e) => {
+                                    // Corrupt or cut-short compressed data: a fault of the capture.
+                                    s.eof = true;
+                                    let kind = CaptureErrorKind::Decompress(e.to_string());
+                                    let err = CaptureError { source: self.info.source.clone(), offset: s.base + s.end as u64, kind };
+                                    if self.strict {
+                                        self.done = true;
+                                        if b.is_empty() {
+                                            return Err(err.into());
+                                        }
+                                        self.pending = Some(err);
+                                        break;
+                                    }
+                                    self.info.problems.push(Problem { offset: err.offset, message: err.kind.to_string(), skipped_bytes: 0, skipped_records: 0 });
+                                    continue;
+                                }
+                                Err(e) => return Err(Error::io(&self.info.source, e)),
+                            }
+                        }
+                    }
+                    let available = window_len(&self.source, self.pos);
+                    if available == 0 {
+                        self.done = true;
+                        break;
+                    }
+                    let kind = CaptureErrorKind::Truncated { what, needed: needed as u64, available: available as u64 };
+                    if self.fault(0, kind, None, b.is_empty())? {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    if self.fault(e.at, e.kind, e.skip, b.is_empty())? {
+                        break;
+                    }
+                }
+            }
+        }
+        self.sync_info();
+        if b.is_empty() {
+            if let Some(e) = self.pending.take() {
+                return Err(e.into());
+            }
+            return Ok(None);
+        }
+        let owner: Shared = match &self.source {
+            Source::Whole(m) => Arc::clone(m),
+            Source::Stream(s) => s.buf.clone(),
+        };
+        // `start..pos` lies within the memory the packets were parsed from.
+        b.data = Bytes::window(owner, start, self.pos - start).unwrap_or_else(|| Bytes::from_vec(Vec::new()));
+        self.account(&b);
+        Ok(Some(b))
+    }
+
+    /// Handles a fault at `pos + at`. Returns whether the batch must end here.
+    fn fault(&mut self, at: usize, kind: CaptureErrorKind, skip: Option<usize>, empty: bool) -> Result<bool> {
+        let err = self.error(at as u64, kind);
+        if self.strict {
+            self.done = true;
+            if empty {
+                return Err(err.into());
+            }
+            // Deliver the good packets of this batch first; raise on the next call.
+            self.pending = Some(err);
+            return Ok(true);
+        }
+        let offset = err.offset;
+        let message = err.kind.to_string();
+        if let Some(len) = skip {
+            self.info.problems.push(Problem { offset, message, skipped_bytes: len as u64, skipped_records: 1 });
+            self.pos += len;
+            return Ok(false);
+        }
+        let skipped_bytes = match &mut self.source {
+            Source::Whole(m) => ((**m).as_ref().len() - self.pos) as u64,
+            Source::Stream(s) => {
+                let buffered = (s.end - self.pos) as u64;
+                // A tail that cannot even be decompressed counts as what could be read.
+                buffered + s.drain().unwrap_or(0)
+            }
+        };
+        self.info.problems.push(Problem { offset, message, skipped_bytes, skipped_records: 0 });
+        self.done = true;
+        Ok(true)
+    }
+
+    fn account(&mut self, b: &Batch) {
+        let i = &mut self.info;
+        i.packets += b.len() as u64;
+        for k in 0..b.len() {
+            let (c, w) = (b.caplen[k], b.wirelen[k]);
+            i.caplen_bytes += u64::from(c);
+            i.wire_bytes += u64::from(w);
+            i.truncated_packets += u64::from(c < w);
+            i.empty_packets += u64::from(c == 0);
+        }
+        if let (Some(lo), Some(hi)) = (b.ts.iter().min(), b.ts.iter().max()) {
+            i.ts_range = Some(match i.ts_range {
+                Some((a, z)) => (a.min(*lo), z.max(*hi)),
+                None => (*lo, *hi),
+            });
+        }
+    }
+}
+
+impl Iterator for CaptureReader {
+    type Item = Result<Batch>;
+
+    /// Batches of 64 packets (the NAPI weight).
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_batch(64).transpose()
+    }
+}
+
+fn window_len(source: &Source, pos: usize) -> usize {
+    match source {
+        Source::Whole(m) => (**m).as_ref().len() - pos,
+        Source::Stream(s) => s.end - pos,
+    }
+}
+
+fn gunzip(input: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
+    Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 16, input)))
+}
+
+fn is_corrupt_input(e: &io::Error) -> bool {
+    matches!(e.kind(), io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof)
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}

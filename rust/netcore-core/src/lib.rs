@@ -1,0 +1,20 @@
+//! netcore's core: the Linux receive/transmit paths in user space, batch by batch.
+//!
+//! This crate is pure Rust (no Python): it builds, tests and fuzzes with plain cargo and holds all
+//! semantics. The binding crate `netcore-py` only converts, releases the GIL and maps errors.
+//!
+//! Parts present so far:
+//! - [`capture`]: pcap and pcapng readers (memory-mapped, zero copy; streaming for pipes and
+//!   gzip) and writers.
+//! - [`batch`]: a batch of packets as columns over the reader's memory.
+
+pub mod batch;
+pub mod capture;
+pub mod error;
+
+pub use batch::{Batch, Bytes};
+pub use capture::{
+    CaptureFormat, CaptureInfo, CaptureReader, CaptureWriter, Interface, LinkType, Problem,
+    ReadOptions, TsResolution, WriteFormat, WriterOptions,
+};
+pub use error::{CaptureError, CaptureErrorKind, Error, Result};

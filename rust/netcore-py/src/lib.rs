@@ -1,0 +1,33 @@
+//! `netcore._netcore`: the thin binding between Python and `netcore_core`.
+//!
+//! Nothing here decides protocol behaviour. Each function extracts Python inputs into Rust data,
+//! releases the GIL around the work (see [`detach::run_detached`]), and converts results and
+//! errors back. Batch columns are lent to numpy without copying.
+
+mod batch;
+mod capture;
+mod conv;
+mod detach;
+mod errors;
+mod pyio;
+
+use pyo3::prelude::*;
+
+/// The extension module; its Python name is set by `[tool.maturin] module-name`.
+#[pymodule]
+mod _netcore {
+    use pyo3::prelude::*;
+
+    #[pymodule_export]
+    use crate::batch::PyBatch;
+    #[pymodule_export]
+    use crate::capture::PyReader;
+    #[pymodule_export]
+    use crate::capture::PyWriter;
+
+    #[pymodule_init]
+    fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        crate::errors::register(m)
+    }
+}
