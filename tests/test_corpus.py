@@ -85,15 +85,20 @@ def test_every_capture_matches_tshark() -> None:
             continue
         recs = expected.get(fid, [])
         want = [
-            (r["caplen"] + PSEUDO_HEADER_BYTES.get(r["link"], 0),
-             r["len"] + PSEUDO_HEADER_BYTES.get(r["link"], 0))
+            (
+                r["caplen"] + PSEUDO_HEADER_BYTES.get(r["link"], 0),
+                r["len"] + PSEUDO_HEADER_BYTES.get(r["link"], 0),
+            )
             for r in recs
         ]
         checked += 1
         if lens != want:
             mismatches += 1
-            failures.append(f"{fid}: {len(lens)} packets, tshark {len(want)}; first diff at "
-                            f"{next((i for i, (a, b) in enumerate(zip(lens, want)) if a != b), min(len(lens), len(want)))}")
+            diff = next(
+                (i for i, (a, b) in enumerate(zip(lens, want, strict=False)) if a != b),
+                min(len(lens), len(want)),
+            )
+            failures.append(f"{fid}: {len(lens)} packets, tshark {len(want)}; first diff at {diff}")
         links = [r["link"] for r in expected.get(fid, [])]
         if links and not failures:
             got_links: list[int] = []
@@ -113,7 +118,7 @@ def test_lenient_mode_never_raises_on_the_corpus() -> None:
         if entry["format"] == "snoop" or fid in REFUSED:
             continue  # file-level headers that are not captures: refused in both modes
         cap, lens = read_all(path, strict=False, batch_size=7)
-        strict_cap, strict_lens = read_all(path)
+        _, strict_lens = read_all(path)
         assert lens == strict_lens, fid
         assert cap.info.packets == len(lens)
         assert np.sum([c for c, _ in lens], dtype=np.int64) == cap.info.caplen_bytes

@@ -1,11 +1,12 @@
 """Type stubs of the Rust extension module (kept in step with rust/netcore-py)."""
 
 import os
-from typing import IO, Any
+from typing import IO, Any, final
 
 import numpy as np
 import numpy.typing as npt
 
+__all__ = ["Batch", "CaptureError", "ConfigError", "NetcoreError", "Reader", "Writer", "__version__"]
 __version__: str
 
 class NetcoreError(Exception): ...
@@ -17,6 +18,7 @@ class CaptureError(NetcoreError):
 
 class ConfigError(NetcoreError): ...
 
+@final
 class Batch:
     @staticmethod
     def from_packets(packets: list[tuple[int, bytes, int, int, int]]) -> Batch: ...
@@ -41,24 +43,26 @@ class Batch:
     def first_index(self) -> int: ...
     def packet_bytes(self, i: int) -> bytes: ...
 
+@final
 class Reader:
-    def __init__(
-        self, source: str | os.PathLike[str] | IO[bytes], *, strict: bool = True, mmap: bool = True
-    ) -> None: ...
+    def __new__(
+        cls, source: str | os.PathLike[str] | IO[bytes], *, strict: bool = True, mmap: bool = True
+    ) -> Reader: ...
     def next_batch(self, size: int) -> Batch | None: ...
     def info(self) -> dict[str, Any]: ...
     def memory_range(self) -> tuple[int, int] | None: ...
 
+@final
 class Writer:
-    def __init__(
-        self,
+    def __new__(
+        cls,
         path: str | os.PathLike[str],
         format: str,
         *,
         pcap: dict[str, Any] | None = None,
         interfaces: list[dict[str, Any]] | None = None,
         application: str | None = None,
-    ) -> None: ...
+    ) -> Writer: ...
     def write_batch(self, batch: Batch, rows: npt.NDArray[np.int64] | None = None) -> None: ...
     def write_packet(
         self,

@@ -33,13 +33,13 @@ class Batch:
         self._cache: dict[str, Any] = {}
 
     def _column(self, name: str) -> npt.NDArray[Any]:
-        col = self._cache.get(name)
+        col: npt.NDArray[Any] | None = self._cache.get(name)
         if col is None:
             col = getattr(self._raw, name)
             if self._rows is not None:
                 col = col[self._rows]
             self._cache[name] = col
-        return col  # type: ignore[no-any-return]
+        return col
 
     @property
     def ts(self) -> npt.NDArray[np.int64]:
@@ -74,10 +74,10 @@ class Batch:
     @property
     def data(self) -> npt.NDArray[np.uint8]:
         """The memory holding the packets (read-only, shared with the reader)."""
-        d = self._cache.get("data")
+        d: npt.NDArray[np.uint8] | None = self._cache.get("data")
         if d is None:
             d = self._cache["data"] = self._raw.data
-        return d  # type: ignore[no-any-return]
+        return d
 
     @property
     def rows(self) -> IndexArray:
@@ -114,13 +114,14 @@ class Batch:
         """Zero-copy read-only view of packet ``i``'s bytes."""
         mv = self._cache.get("mv")
         if mv is None:
-            mv = self._cache["mv"] = memoryview(self.data)
+            mv = self._cache["mv"] = memoryview(self.data.data)
         off = int(self.offset[i])
-        return mv[off : off + int(self.caplen[i])]  # type: ignore[no-any-return]
+        view: memoryview = mv[off : off + int(self.caplen[i])]
+        return view
 
     def views(self) -> Iterator[memoryview]:
         """Zero-copy views of every packet, in order."""
-        mv = memoryview(self.data)
+        mv = memoryview(self.data.data)
         for off, cap in zip(self.offset.tolist(), self.caplen.tolist(), strict=True):
             yield mv[off : off + cap]
 
@@ -140,7 +141,7 @@ class Batch:
             if not 0 <= i < n:
                 raise IndexError(f"packet {key} outside a batch of {n}")
             return Packet(self, i)
-        sel = np.asarray(self.rows[key] if not isinstance(key, list) else self.rows[np.asarray(key)])
+        sel = np.asarray(self.rows[np.asarray(key) if isinstance(key, list) else key])
         return Batch(self._raw, sel.astype(np.int64, copy=False))
 
     def __iter__(self) -> Iterator[Packet]:

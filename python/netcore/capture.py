@@ -196,7 +196,7 @@ class Capture:
         return f"<netcore.Capture {i['source']!r} {i['format']}>"
 
 
-def open(  # noqa: A001 - mirrors builtins.open on purpose: netcore.open(path)
+def open(
     source: Source,
     *,
     batch_size: int = DEFAULT_BATCH,
@@ -247,7 +247,7 @@ class Writer:
         if like is not None:
             info = like.info if isinstance(like, Capture) else like
             pcap, ifaces = _header_like(info, fmt)
-        if not ifaces:
+        if not ifaces and like is None:
             ifaces = [Interface(linktype, snaplen, 9 if nanosecond else 6)]
         self._declared = len(ifaces)
         self._w = _netcore.Writer(
@@ -277,7 +277,7 @@ class Writer:
         """Writes one packet given as bytes."""
         self._w.write_packet(data, ts, wirelen, ifindex, list(comments))
 
-    def write(self, item: Batch | Packet | Capture | bytes | Iterable[Any]) -> int:
+    def write(self, item: Any) -> int:
         """Writes a batch, a packet, raw bytes, a whole capture, or an iterable of those.
 
         Returns the number of packets written by this call.
@@ -286,9 +286,7 @@ class Writer:
         if isinstance(item, Batch):
             self._w.write_batch(item.raw, None if item._rows is None else item.rows)
         elif isinstance(item, Packet):
-            self._w.write_packet(
-                item.data, item.ts, item.wirelen, item.ifindex, item.comments
-            )
+            self._w.write_packet(item.data, item.ts, item.wirelen, item.ifindex, item.comments)
         elif isinstance(item, bytes | bytearray | memoryview):
             self._w.write_packet(item, 0, None, 0, [])
         elif isinstance(item, Capture):

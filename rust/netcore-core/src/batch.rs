@@ -19,12 +19,20 @@ impl Bytes {
     #[must_use]
     pub fn from_vec(v: Vec<u8>) -> Self {
         let len = v.len();
-        Bytes { owner: Arc::new(v), start: 0, len }
+        Bytes {
+            owner: Arc::new(v),
+            start: 0,
+            len,
+        }
     }
 
     /// A window `[start, start + len)` of `owner`; `None` if it does not fit.
     #[must_use]
-    pub fn window(owner: Arc<dyn AsRef<[u8]> + Send + Sync>, start: usize, len: usize) -> Option<Self> {
+    pub fn window(
+        owner: Arc<dyn AsRef<[u8]> + Send + Sync>,
+        start: usize,
+        len: usize,
+    ) -> Option<Self> {
         let end = start.checked_add(len)?;
         ((*owner).as_ref().len() >= end).then_some(Bytes { owner, start, len })
     }
@@ -141,6 +149,9 @@ impl Batch {
 
     /// Comments attached to packet `i`.
     pub fn comments_of(&self, i: usize) -> impl Iterator<Item = &str> {
-        self.comments.iter().filter(move |(row, _)| *row as usize == i).map(|(_, c)| c.as_str())
+        self.comments
+            .iter()
+            .filter(move |(row, _)| *row as usize == i)
+            .map(|(_, c)| c.as_str())
     }
 }

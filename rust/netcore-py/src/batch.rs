@@ -30,7 +30,9 @@ impl PyBatch {
     #[staticmethod]
     fn from_packets(packets: Vec<(i64, Vec<u8>, u32, u32, u16)>) -> PyBatch {
         let inner = Batch::from_packets(
-            packets.iter().map(|(ts, d, w, i, l)| (*ts, d.as_slice(), *w, *i, *l)),
+            packets
+                .iter()
+                .map(|(ts, d, w, i, l)| (*ts, d.as_slice(), *w, *i, *l)),
         );
         PyBatch { inner }
     }
@@ -84,7 +86,10 @@ impl PyBatch {
     /// Packet comments as `(row, text)` pairs.
     #[getter]
     fn comments<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        PyList::new(py, self.inner.comments.iter().map(|(r, c)| (*r, c.as_str())))
+        PyList::new(
+            py,
+            self.inner.comments.iter().map(|(r, c)| (*r, c.as_str())),
+        )
     }
 
     /// Number of the batch's first packet in its capture (0-based).
@@ -95,9 +100,11 @@ impl PyBatch {
 
     /// Bytes of packet `i` (a copy; use `data` and `offset` for zero-copy views).
     fn packet_bytes(&self, i: usize) -> PyResult<Vec<u8>> {
-        self.inner
-            .packet(i)
-            .map(<[u8]>::to_vec)
-            .ok_or_else(|| ConfigError::new_err(format!("packet {i} outside a batch of {}", self.inner.len())))
+        self.inner.packet(i).map(<[u8]>::to_vec).ok_or_else(|| {
+            ConfigError::new_err(format!(
+                "packet {i} outside a batch of {}",
+                self.inner.len()
+            ))
+        })
     }
 }

@@ -33,7 +33,9 @@ impl PyReader {
         let is_path = source.is_instance_of::<PyString>() || source.hasattr("__fspath__")?;
         let reader = if is_path {
             let path: std::path::PathBuf = source.extract()?;
-            run_detached(py, move || CaptureReader::open(&path, ReadOptions { strict, mmap }))?
+            run_detached(py, move || {
+                CaptureReader::open(&path, ReadOptions { strict, mmap })
+            })?
         } else if source.hasattr("read")? {
             let name = source
                 .getattr("name")
@@ -48,7 +50,9 @@ impl PyReader {
                 source.get_type().name()?
             )));
         };
-        Ok(PyReader { inner: Mutex::new(reader) })
+        Ok(PyReader {
+            inner: Mutex::new(reader),
+        })
     }
 
     /// The next batch of at most `size` packets, or None at the end.
@@ -80,10 +84,16 @@ pub struct PyWriter {
 }
 
 impl PyWriter {
-    fn with<T: Send>(&self, py: Python<'_>, f: impl FnOnce(&mut CaptureWriter) -> netcore_core::Result<T> + Send) -> PyResult<T> {
+    fn with<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut CaptureWriter) -> netcore_core::Result<T> + Send,
+    ) -> PyResult<T> {
         run_detached(py, || match self.inner.lock() {
             Ok(mut w) => f(&mut w),
-            Err(_) => Err(netcore_core::Error::Config("writer unusable after an internal error".into())),
+            Err(_) => Err(netcore_core::Error::Config(
+                "writer unusable after an internal error".into(),
+            )),
         })
     }
 }
@@ -104,31 +114,52 @@ impl PyWriter {
     ) -> PyResult<Self> {
         let header = match &pcap {
             Some(d) => conv::pcap_header_from_py(d)?,
-            None => netcore_core::capture::pcap::PcapHeader::new(netcore_core::LinkType::ETHERNET, 262_144, true),
+            None => netcore_core::capture::pcap::PcapHeader::new(
+                netcore_core::LinkType::ETHERNET,
+                262_144,
+                true,
+            ),
         };
         let mut opts = match format {
             "pcap" => WriterOptions::pcap(header),
             "pcapng" => WriterOptions::pcapng(header.linktype()),
-            other => return Err(ConfigError::new_err(format!("unknown capture format {other:?}: use 'pcap' or 'pcapng'"))),
+            other => {
+                return Err(ConfigError::new_err(format!(
+                    "unknown capture format {other:?}: use 'pcap' or 'pcapng'"
+                )));
+            }
         };
         if let Some(list) = interfaces {
-            opts.interfaces = list.iter().map(conv::interface_from_py).collect::<PyResult<_>>()?;
+            opts.interfaces = list
+                .iter()
+                .map(conv::interface_from_py)
+                .collect::<PyResult<_>>()?;
         }
         if let Some(a) = application {
             opts.application = a;
         }
         let w = run_detached(py, move || CaptureWriter::create(&path, opts))?;
-        Ok(PyWriter { inner: Mutex::new(w) })
+        Ok(PyWriter {
+            inner: Mutex::new(w),
+        })
     }
 
     /// Writes a batch, or the rows `rows` of it.
     #[pyo3(signature = (batch, rows = None))]
-    fn write_batch(&self, py: Python<'_>, batch: &Bound<'_, PyBatch>, rows: Option<PyReadonlyArray1<'_, i64>>) -> PyResult<()> {
+    fn write_batch(
+        &self,
+        py: Python<'_>,
+        batch: &Bound<'_, PyBatch>,
+        rows: Option<PyReadonlyArray1<'_, i64>>,
+    ) -> PyResult<()> {
         let rows: Option<Vec<usize>> = match rows {
             Some(r) => Some(
                 r.as_array()
                     .iter()
-                    .map(|&i| usize::try_from(i).map_err(|_| ConfigError::new_err(format!("negative row {i}"))))
+                    .map(|&i| {
+                        usize::try_from(i)
+                            .map_err(|_| ConfigError::new_err(format!("negative row {i}")))
+                    })
                     .collect::<PyResult<_>>()?,
             ),
             None => None,
@@ -151,7 +182,15 @@ impl PyWriter {
         let buf = PyBuffer::<u8>::get(data)?;
         let bytes = buf.to_vec(py)?;
         let wirelen = wirelen.unwrap_or(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
-        self.with(py, |w| w.write_packet(ifindex, ts, &bytes, wirelen, comments.iter().map(String::as_str)))
+        self.with(py, |w| {
+            w.write_packet(
+                ifindex,
+                ts,
+                &bytes,
+                wirelen,
+                comments.iter().map(String::as_str),
+            )
+        })
     }
 
     /// Declares another interface (pcapng); returns its index.

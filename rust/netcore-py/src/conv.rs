@@ -60,7 +60,10 @@ pub(crate) fn interface_from_py(d: &Bound<'_, PyDict>) -> PyResult<Interface> {
     Ok(i)
 }
 
-pub(crate) fn pcap_header_to_py<'py>(py: Python<'py>, h: &PcapHeader) -> PyResult<Bound<'py, PyDict>> {
+pub(crate) fn pcap_header_to_py<'py>(
+    py: Python<'py>,
+    h: &PcapHeader,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("big_endian", h.big_endian)?;
     d.set_item("nanosecond", h.nanosecond)?;
@@ -98,7 +101,11 @@ pub(crate) fn pcap_header_from_py(d: &Bound<'_, PyDict>) -> PyResult<PcapHeader>
     Ok(h)
 }
 
-pub(crate) fn info_to_py<'py>(py: Python<'py>, i: &CaptureInfo, odd_ts: u64) -> PyResult<Bound<'py, PyDict>> {
+pub(crate) fn info_to_py<'py>(
+    py: Python<'py>,
+    i: &CaptureInfo,
+    odd_ts: u64,
+) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("source", &i.source)?;
     d.set_item("format", i.format.name())?;
@@ -108,7 +115,10 @@ pub(crate) fn info_to_py<'py>(py: Python<'py>, i: &CaptureInfo, odd_ts: u64) -> 
             d.set_item("version", h.version)?;
             d.set_item("pcap", pcap_header_to_py(py, h)?)?;
         }
-        CaptureFormat::Pcapng { big_endian, version } => {
+        CaptureFormat::Pcapng {
+            big_endian,
+            version,
+        } => {
             d.set_item("big_endian", *big_endian)?;
             d.set_item("version", *version)?;
             d.set_item("pcap", py.None())?;

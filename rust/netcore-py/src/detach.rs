@@ -22,7 +22,9 @@ where
                 .map(ToString::to_string)
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            Err(NetcoreError::new_err(format!("internal error in netcore (please report): {what}")))
+            Err(NetcoreError::new_err(format!(
+                "internal error in netcore (please report): {what}"
+            )))
         }
     }
 }

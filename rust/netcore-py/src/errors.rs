@@ -1,11 +1,16 @@
 //! The exception hierarchy, and the one conversion from core errors to Python exceptions.
 
 use netcore_core::Error;
+use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyOSError};
 use pyo3::prelude::*;
-use pyo3::create_exception;
 
-create_exception!(netcore, NetcoreError, PyException, "Base class of every netcore error.");
+create_exception!(
+    netcore,
+    NetcoreError,
+    PyException,
+    "Base class of every netcore error."
+);
 create_exception!(
     netcore,
     CaptureError,

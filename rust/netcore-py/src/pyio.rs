@@ -30,7 +30,9 @@ impl io::Read for PyFileReader {
                 return Err(io::Error::from(io::ErrorKind::WouldBlock));
             }
             let bytes = chunk.cast::<PyBytes>().map_err(|_| {
-                io::Error::other("file object's read() did not return bytes (open it in binary mode)")
+                io::Error::other(
+                    "file object's read() did not return bytes (open it in binary mode)",
+                )
             })?;
             let data = bytes.as_bytes();
             let n = data.len().min(buf.len());

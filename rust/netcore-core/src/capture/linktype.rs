@@ -30,14 +30,14 @@ impl LinkType {
         Some(match self.0 {
             0 => "null",
             1 => "ethernet",
-            101 => "raw",
+            // DLT_RAW's historical values 12 and 14 on some BSDs, written into pcap headers
+            // as-is, mean the same as 101.
+            12 | 14 | 101 => "raw",
             108 => "loop",
             113 => "linux_sll",
             228 => "ipv4",
             229 => "ipv6",
             276 => "linux_sll2",
-            // DLT_RAW's historical values on some BSDs, written into pcap headers as-is.
-            12 | 14 => "raw",
             _ => return None,
         })
     }

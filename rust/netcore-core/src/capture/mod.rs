@@ -41,7 +41,11 @@ impl TsResolution {
     /// Decodes the `if_tsresol` option byte.
     #[must_use]
     pub fn from_option(b: u8) -> Self {
-        if b & 0x80 == 0 { TsResolution::Pow10(b) } else { TsResolution::Pow2(b & 0x7f) }
+        if b & 0x80 == 0 {
+            TsResolution::Pow10(b)
+        } else {
+            TsResolution::Pow2(b & 0x7f)
+        }
     }
 
     /// Encodes as the `if_tsresol` option byte.

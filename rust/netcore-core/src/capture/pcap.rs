@@ -74,7 +74,9 @@ impl PcapHeader {
     pub fn is_magic(first4: [u8; 4]) -> bool {
         let le = u32::from_le_bytes(first4);
         let be = u32::from_be_bytes(first4);
-        [MAGIC_MICRO, MAGIC_NANO, MAGIC_MODIFIED].iter().any(|&m| m == le || m == be)
+        [MAGIC_MICRO, MAGIC_NANO, MAGIC_MODIFIED]
+            .iter()
+            .any(|&m| m == le || m == be)
     }
 
     /// Parses the 24-byte file header.
@@ -141,7 +143,10 @@ impl PcapHeader {
     pub fn record(&self, buf: &[u8]) -> Result<RecordStep, CaptureErrorKind> {
         let hlen = self.record_header_len();
         let Some(h) = buf.get(..16) else {
-            return Ok(RecordStep::NeedMore { needed: hlen, what: "pcap record header" });
+            return Ok(RecordStep::NeedMore {
+                needed: hlen,
+                what: "pcap record header",
+            });
         };
         let r = Endian(self.big_endian);
         let sec = r.u32(h);
@@ -157,7 +162,10 @@ impl PcapHeader {
         }
         let total = hlen + caplen as usize;
         if buf.len() < total {
-            return Ok(RecordStep::NeedMore { needed: total, what: "pcap record" });
+            return Ok(RecordStep::NeedMore {
+                needed: total,
+                what: "pcap record",
+            });
         }
         let ns_per_unit = if self.nanosecond { 1 } else { 1000 };
         Ok(RecordStep::Packet {
@@ -166,7 +174,12 @@ impl PcapHeader {
             caplen,
             wirelen,
             ts: i64::from(sec) * 1_000_000_000 + i64::from(frac) * ns_per_unit,
-            frac_overflow: frac >= if self.nanosecond { 1_000_000_000 } else { 1_000_000 },
+            frac_overflow: frac
+                >= if self.nanosecond {
+                    1_000_000_000
+                } else {
+                    1_000_000
+                },
         })
     }
 
@@ -223,18 +236,34 @@ impl Endian {
     #[inline]
     pub(crate) fn u16(self, b: &[u8]) -> u16 {
         let a = [b[0], b[1]];
-        if self.0 { u16::from_be_bytes(a) } else { u16::from_le_bytes(a) }
+        if self.0 {
+            u16::from_be_bytes(a)
+        } else {
+            u16::from_le_bytes(a)
+        }
     }
     #[inline]
     pub(crate) fn u32(self, b: &[u8]) -> u32 {
         let a = [b[0], b[1], b[2], b[3]];
-        if self.0 { u32::from_be_bytes(a) } else { u32::from_le_bytes(a) }
+        if self.0 {
+            u32::from_be_bytes(a)
+        } else {
+            u32::from_le_bytes(a)
+        }
     }
     pub(crate) fn put_u16(self, out: &mut Vec<u8>, v: u16) {
-        out.extend_from_slice(&if self.0 { v.to_be_bytes() } else { v.to_le_bytes() });
+        out.extend_from_slice(&if self.0 {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        });
     }
     pub(crate) fn put_u32(self, out: &mut Vec<u8>, v: u32) {
-        out.extend_from_slice(&if self.0 { v.to_be_bytes() } else { v.to_le_bytes() });
+        out.extend_from_slice(&if self.0 {
+            v.to_be_bytes()
+        } else {
+            v.to_le_bytes()
+        });
     }
 }
 
@@ -274,8 +303,14 @@ mod tests {
                 frac_overflow: false
             }
         );
-        assert!(matches!(h.record(&out[..20]), Ok(RecordStep::NeedMore { needed: 22, .. })));
-        assert!(matches!(h.record(&out[..3]), Ok(RecordStep::NeedMore { needed: 16, .. })));
+        assert!(matches!(
+            h.record(&out[..20]),
+            Ok(RecordStep::NeedMore { needed: 22, .. })
+        ));
+        assert!(matches!(
+            h.record(&out[..3]),
+            Ok(RecordStep::NeedMore { needed: 16, .. })
+        ));
     }
 
     #[test]
@@ -283,13 +318,26 @@ mod tests {
         let h = PcapHeader::new(LinkType::ETHERNET, 65535, false);
         let mut rec = vec![0u8; 16];
         rec[8..12].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
-        assert!(matches!(h.record(&rec), Err(CaptureErrorKind::AbsurdLength { .. })));
-        assert!(matches!(PcapHeader::parse(b"snoop\0\0\0"), Err(CaptureErrorKind::Truncated { .. })));
+        assert!(matches!(
+            h.record(&rec),
+            Err(CaptureErrorKind::AbsurdLength { .. })
+        ));
+        assert!(matches!(
+            PcapHeader::parse(b"snoop\0\0\0"),
+            Err(CaptureErrorKind::Truncated { .. })
+        ));
         let mut bad = vec![0u8; 24];
         bad[..4].copy_from_slice(b"snoo");
-        assert!(matches!(PcapHeader::parse(&bad), Err(CaptureErrorKind::BadMagic(_))));
+        assert!(matches!(
+            PcapHeader::parse(&bad),
+            Err(CaptureErrorKind::BadMagic(_))
+        ));
         let mut v1 = Vec::new();
-        PcapHeader { version: (1, 0), ..h }.emit(&mut v1);
+        PcapHeader {
+            version: (1, 0),
+            ..h
+        }
+        .emit(&mut v1);
         assert!(matches!(
             PcapHeader::parse(&v1),
             Err(CaptureErrorKind::UnsupportedVersion { major: 1, .. })

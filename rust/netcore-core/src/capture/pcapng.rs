@@ -118,13 +118,19 @@ impl PcapngParser {
     /// A parser expecting a Section Header Block first.
     #[must_use]
     pub fn new(lenient: bool) -> Self {
-        PcapngParser { lenient, ..Default::default() }
+        PcapngParser {
+            lenient,
+            ..Default::default()
+        }
     }
 
     /// Reads the block that starts `buf`.
     pub fn block(&mut self, buf: &[u8]) -> Result<BlockStep, BlockError> {
         if buf.len() < 12 {
-            return Ok(BlockStep::NeedMore { needed: 12, what: "pcapng block header" });
+            return Ok(BlockStep::NeedMore {
+                needed: 12,
+                what: "pcapng block header",
+            });
         }
         let raw_type = [buf[0], buf[1], buf[2], buf[3]];
         let is_shb = u32::from_le_bytes(raw_type) == SHB_TYPE;
@@ -144,19 +150,24 @@ impl PcapngParser {
                 }
             }
         } else {
-            match self.section {
-                Some(s) => s.endian,
-                None => {
-                    let kind = CaptureErrorKind::NoSection(Endian(false).u32(buf));
-                    return Err(fail(0, kind, None));
-                }
-            }
+            let Some(section) = self.section else {
+                let kind = CaptureErrorKind::NoSection(Endian(false).u32(buf));
+                return Err(fail(0, kind, None));
+            };
+            section.endian
         };
         let block_type = endian.u32(buf);
         let total = endian.u32(&buf[4..]);
         if total < 12 || total % 4 != 0 {
             let detail = format!("total length {total} is not a multiple of 4 of at least 12");
-            return Err(fail(4, CaptureErrorKind::BadLength { what: "pcapng block", detail }, None));
+            return Err(fail(
+                4,
+                CaptureErrorKind::BadLength {
+                    what: "pcapng block",
+                    detail,
+                },
+                None,
+            ));
         }
         if total > MAX_RECORD {
             let kind = CaptureErrorKind::AbsurdLength {
@@ -168,11 +179,17 @@ impl PcapngParser {
         }
         let len = total as usize;
         if buf.len() < len {
-            return Ok(BlockStep::NeedMore { needed: len, what: "pcapng block" });
+            return Ok(BlockStep::NeedMore {
+                needed: len,
+                what: "pcapng block",
+            });
         }
         let trailer = endian.u32(&buf[len - 4..]);
         if trailer != total {
-            let kind = CaptureErrorKind::TrailerMismatch { header: total, trailer };
+            let kind = CaptureErrorKind::TrailerMismatch {
+                header: total,
+                trailer,
+            };
             return Err(fail(len - 4, kind, Some(len)));
         }
         let body = &buf[8..len - 4];
@@ -206,16 +223,29 @@ impl PcapngParser {
             return Err(fail(12, kind, None));
         }
         self.options(endian, &body[16..], 24, None, |_, _| {})?;
-        self.section =
-            Some(Section { endian, base: self.interfaces.len() as u32, count: 0 });
+        self.section = Some(Section {
+            endian,
+            base: self.interfaces.len() as u32,
+            count: 0,
+        });
         self.sections += 1;
         self.first_section.get_or_insert((endian.0, version));
         Ok(BlockStep::Section { len })
     }
 
-    fn interface(&mut self, endian: Endian, body: &[u8], len: usize) -> Result<BlockStep, BlockError> {
+    fn interface(
+        &mut self,
+        endian: Endian,
+        body: &[u8],
+        len: usize,
+    ) -> Result<BlockStep, BlockError> {
         if body.len() < 8 {
-            return Err(short_body("pcapng interface description", 8, body.len(), Some(len)));
+            return Err(short_body(
+                "pcapng interface description",
+                8,
+                body.len(),
+                Some(len),
+            ));
         }
         let mut iface = Interface::new(LinkType(endian.u16(body)));
         iface.snaplen = endian.u32(&body[4..]);
@@ -228,8 +258,11 @@ impl PcapngParser {
             IF_TSOFFSET if v.len() == 8 => {
                 // A signed 64-bit integer in the section's byte order.
                 let b = [v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7]];
-                iface.ts_offset =
-                    if endian.0 { i64::from_be_bytes(b) } else { i64::from_le_bytes(b) };
+                iface.ts_offset = if endian.0 {
+                    i64::from_be_bytes(b)
+                } else {
+                    i64::from_le_bytes(b)
+                };
             }
             _ => {}
         })?;
@@ -247,12 +280,19 @@ impl PcapngParser {
         body: &[u8],
         len: usize,
     ) -> Result<BlockStep, BlockError> {
-        let what = if block_type == EPB_TYPE { "pcapng enhanced packet" } else { "pcapng packet" };
+        let what = if block_type == EPB_TYPE {
+            "pcapng enhanced packet"
+        } else {
+            "pcapng packet"
+        };
         if body.len() < 20 {
             return Err(short_body(what, 20, body.len(), Some(len)));
         }
-        let local_id =
-            if block_type == EPB_TYPE { endian.u32(body) } else { u32::from(endian.u16(body)) };
+        let local_id = if block_type == EPB_TYPE {
+            endian.u32(body)
+        } else {
+            u32::from(endian.u16(body))
+        };
         let (ifindex, iface) = self.lookup(local_id, len)?;
         let (resolution, offset, linktype) = (iface.ts_resolution, iface.ts_offset, iface.linktype);
         let units = (u64::from(endian.u32(&body[4..])) << 32) | u64::from(endian.u32(&body[8..]));
@@ -261,16 +301,28 @@ impl PcapngParser {
         let room = body.len() - 20;
         if caplen as usize > room {
             let detail = format!("captured length {caplen} exceeds the {room} bytes of its block");
-            return Err(fail(20, CaptureErrorKind::BadLength { what, detail }, Some(len)));
+            return Err(fail(
+                20,
+                CaptureErrorKind::BadLength { what, detail },
+                Some(len),
+            ));
         }
         let padded = (caplen as usize).next_multiple_of(4).min(room);
         let mut comments = Vec::new();
-        self.options(endian, &body[20 + padded..], 28 + padded, Some(len), |code, v| {
-            if code == OPT_COMMENT {
-                comments.push(String::from_utf8_lossy(v).into_owned());
-            }
-        })?;
-        let ts = resolution.to_ns(units).saturating_add(offset.saturating_mul(1_000_000_000));
+        self.options(
+            endian,
+            &body[20 + padded..],
+            28 + padded,
+            Some(len),
+            |code, v| {
+                if code == OPT_COMMENT {
+                    comments.push(String::from_utf8_lossy(v).into_owned());
+                }
+            },
+        )?;
+        let ts = resolution
+            .to_ns(units)
+            .saturating_add(offset.saturating_mul(1_000_000_000));
         Ok(BlockStep::Packet {
             len,
             data_off: 28,
@@ -283,7 +335,12 @@ impl PcapngParser {
         })
     }
 
-    fn simple_packet(&mut self, endian: Endian, body: &[u8], len: usize) -> Result<BlockStep, BlockError> {
+    fn simple_packet(
+        &mut self,
+        endian: Endian,
+        body: &[u8],
+        len: usize,
+    ) -> Result<BlockStep, BlockError> {
         if body.len() < 4 {
             return Err(short_body("pcapng simple packet", 4, body.len(), Some(len)));
         }
@@ -307,19 +364,27 @@ impl PcapngParser {
     }
 
     fn lookup(&self, local_id: u32, len: usize) -> Result<(u32, &Interface), BlockError> {
-        let section = self.section.unwrap_or(Section { endian: Endian(false), base: 0, count: 0 });
+        let section = self.section.unwrap_or(Section {
+            endian: Endian(false),
+            base: 0,
+            count: 0,
+        });
         if local_id >= section.count {
-            let kind = CaptureErrorKind::UnknownInterface { id: local_id, defined: section.count };
+            let kind = CaptureErrorKind::UnknownInterface {
+                id: local_id,
+                defined: section.count,
+            };
             return Err(fail(8, kind, Some(len)));
         }
         let global = section.base + local_id;
-        match self.interfaces.get(global as usize) {
-            Some(i) => Ok((global, i)),
-            None => {
-                let kind = CaptureErrorKind::UnknownInterface { id: local_id, defined: section.count };
-                Err(fail(8, kind, Some(len)))
-            }
-        }
+        let Some(iface) = self.interfaces.get(global as usize) else {
+            let kind = CaptureErrorKind::UnknownInterface {
+                id: local_id,
+                defined: section.count,
+            };
+            return Err(fail(8, kind, Some(len)));
+        };
+        Ok((global, iface))
     }
 
     /// Walks an option list; `base` is the list's offset from the block start (for errors).
@@ -343,7 +408,10 @@ impl PcapngParser {
                     "option {code} of length {olen} runs {} bytes past the end of its block",
                     pos + 4 + olen - opts.len()
                 );
-                let kind = CaptureErrorKind::BadLength { what: "pcapng option", detail };
+                let kind = CaptureErrorKind::BadLength {
+                    what: "pcapng option",
+                    detail,
+                };
                 if self.lenient {
                     self.notes.push((base + pos, kind));
                     return Ok(());
@@ -364,8 +432,8 @@ fn short_body(what: &'static str, need: usize, have: usize, skip: Option<usize>)
 
 /// Little-endian pcapng emitters.
 pub mod emit {
+    use super::{BYTE_ORDER_MAGIC, OPT_COMMENT, SHB_TYPE, SHB_USERAPPL, TsResolution};
     use super::{EPB_TYPE, IDB_TYPE, IF_DESCRIPTION, IF_FCSLEN, IF_NAME, IF_TSOFFSET, IF_TSRESOL};
-    use super::{OPT_COMMENT, SHB_TYPE, SHB_USERAPPL, BYTE_ORDER_MAGIC, TsResolution};
     use crate::capture::Interface;
 
     fn option(out: &mut Vec<u8>, code: u16, value: &[u8]) {

@@ -26,7 +26,10 @@ pub struct ReadOptions {
 
 impl Default for ReadOptions {
     fn default() -> Self {
-        ReadOptions { strict: true, mmap: true }
+        ReadOptions {
+            strict: true,
+            mmap: true,
+        }
     }
 }
 
@@ -45,16 +48,22 @@ struct Stream {
 
 impl Stream {
     fn new(input: Box<dyn Read + Send>) -> Self {
-        Stream { input, buf: Arc::new(Vec::new()), end: 0, eof: false, base: 0 }
+        Stream {
+            input,
+            buf: Arc::new(Vec::new()),
+            end: 0,
+            eof: false,
+            base: 0,
+        }
     }
 
-    /// Makes `needed` bytes available from `pos` (or reaches the end of the input), keeping the
-    /// bytes from `keep` on. Returns how far positions in the buffer moved down.
+    /// Makes room for `needed` bytes from `pos`, keeping the bytes from `keep` on, and returns
+    /// how far positions in the buffer moved down. Call [`Stream::read_until`] next.
     ///
     /// The buffer is compacted in place when no batch still references it; otherwise the kept
     /// bytes (at most one batch being assembled) move to a new buffer and the old one stays
     /// with its batch.
-    fn fill(&mut self, keep: usize, pos: usize, needed: usize) -> io::Result<usize> {
+    fn make_room(&mut self, keep: usize, pos: usize, needed: usize) -> usize {
         let kept = self.end - keep;
         let want = pos - keep + needed;
         let reuse = want <= self.buf.len() && Arc::get_mut(&mut self.buf).is_some();
@@ -69,9 +78,16 @@ impl Stream {
         }
         self.base += keep as u64;
         self.end = kept;
-        // The buffer is now referenced by this stream alone (reused after `get_mut` succeeded,
-        // or just created), so `get_mut` cannot fail here.
-        let Some(b) = Arc::get_mut(&mut self.buf) else { return Ok(keep) };
+        keep
+    }
+
+    /// Reads until the buffer holds `want` bytes or the input ends.
+    fn read_until(&mut self, want: usize) -> io::Result<()> {
+        // After `make_room` the buffer is referenced by this stream alone and holds `want`.
+        let Some(b) = Arc::get_mut(&mut self.buf) else {
+            return Ok(());
+        };
+        let want = want.min(b.len());
         while self.end < want && !self.eof {
             match self.input.read(&mut b[self.end..]) {
                 Ok(0) => self.eof = true,
@@ -80,7 +96,7 @@ impl Stream {
                 Err(e) => return Err(e),
             }
         }
-        Ok(keep)
+        Ok(())
     }
 
     /// Reads and counts everything left (lenient mode skipping the tail), in bounded memory.
@@ -103,9 +119,25 @@ enum Parser {
 
 /// One step of the parser, format-independent.
 enum Step {
-    Packet { len: usize, data_off: usize, caplen: u32, wirelen: u32, ts: i64, ifindex: u32, linktype: LinkType, comments: Vec<String>, odd_ts: bool },
-    Skip { len: usize, block_type: Option<u32> },
-    NeedMore { needed: usize, what: &'static str },
+    Packet {
+        len: usize,
+        data_off: usize,
+        caplen: u32,
+        wirelen: u32,
+        ts: i64,
+        ifindex: u32,
+        linktype: LinkType,
+        comments: Vec<String>,
+        odd_ts: bool,
+    },
+    Skip {
+        len: usize,
+        block_type: Option<u32>,
+    },
+    NeedMore {
+        needed: usize,
+        what: &'static str,
+    },
 }
 
 impl Parser {
@@ -113,32 +145,60 @@ impl Parser {
     fn step(&mut self, buf: &[u8]) -> Result<Step, BlockError> {
         match self {
             Parser::Pcap(h) => match h.record(buf) {
-                Ok(RecordStep::Packet { len, data_off, caplen, wirelen, ts, frac_overflow }) => {
-                    Ok(Step::Packet {
-                        len,
-                        data_off,
-                        caplen,
-                        wirelen,
-                        ts,
-                        ifindex: 0,
-                        linktype: h.linktype(),
-                        comments: Vec::new(),
-                        odd_ts: frac_overflow,
-                    })
-                }
+                Ok(RecordStep::Packet {
+                    len,
+                    data_off,
+                    caplen,
+                    wirelen,
+                    ts,
+                    frac_overflow,
+                }) => Ok(Step::Packet {
+                    len,
+                    data_off,
+                    caplen,
+                    wirelen,
+                    ts,
+                    ifindex: 0,
+                    linktype: h.linktype(),
+                    comments: Vec::new(),
+                    odd_ts: frac_overflow,
+                }),
                 Ok(RecordStep::NeedMore { needed, what }) => Ok(Step::NeedMore { needed, what }),
-                Err(kind) => Err(BlockError { at: 8, kind, skip: None }),
+                Err(kind) => Err(BlockError {
+                    at: 8,
+                    kind,
+                    skip: None,
+                }),
             },
             Parser::Pcapng(p) => match p.block(buf)? {
-                BlockStep::Packet { len, data_off, caplen, wirelen, ts, ifindex, linktype, comments } => {
-                    Ok(Step::Packet { len, data_off, caplen, wirelen, ts, ifindex, linktype, comments, odd_ts: false })
-                }
-                BlockStep::Section { len } | BlockStep::Interface { len } => {
-                    Ok(Step::Skip { len, block_type: None })
-                }
-                BlockStep::Other { len, block_type } => {
-                    Ok(Step::Skip { len, block_type: Some(block_type) })
-                }
+                BlockStep::Packet {
+                    len,
+                    data_off,
+                    caplen,
+                    wirelen,
+                    ts,
+                    ifindex,
+                    linktype,
+                    comments,
+                } => Ok(Step::Packet {
+                    len,
+                    data_off,
+                    caplen,
+                    wirelen,
+                    ts,
+                    ifindex,
+                    linktype,
+                    comments,
+                    odd_ts: false,
+                }),
+                BlockStep::Section { len } | BlockStep::Interface { len } => Ok(Step::Skip {
+                    len,
+                    block_type: None,
+                }),
+                BlockStep::Other { len, block_type } => Ok(Step::Skip {
+                    len,
+                    block_type: Some(block_type),
+                }),
                 BlockStep::NeedMore { needed, what } => Ok(Step::NeedMore { needed, what }),
             },
         }
@@ -161,6 +221,8 @@ pub struct CaptureReader {
     done: bool,
     /// A fault found while a batch was being filled, raised on the next call.
     pending: Option<CaptureError>,
+    /// A fault of the input stream itself (corrupt compression), reported where it cut.
+    input_fault: Option<CaptureErrorKind>,
     /// Timestamps whose sub-second field was one second or more.
     pub odd_timestamps: u64,
 }
@@ -194,7 +256,8 @@ impl CaptureReader {
             r.info.mapped = true;
             return Ok(r);
         }
-        let rest: Box<dyn Read + Send> = Box::new(io::Cursor::new(head[..got].to_vec()).chain(file));
+        let rest: Box<dyn Read + Send> =
+            Box::new(io::Cursor::new(head[..got].to_vec()).chain(file));
         let mut r = if gzip {
             Self::start(Source::Stream(Stream::new(gunzip(rest))), name, opts.strict)?
         } else {
@@ -213,7 +276,8 @@ impl CaptureReader {
         let mut head = [0u8; 2];
         let got = read_up_to(&mut input, &mut head).map_err(|e| Error::io(name, e))?;
         let gzip = got == 2 && head == [0x1f, 0x8b];
-        let rest: Box<dyn Read + Send> = Box::new(io::Cursor::new(head[..got].to_vec()).chain(input));
+        let rest: Box<dyn Read + Send> =
+            Box::new(io::Cursor::new(head[..got].to_vec()).chain(input));
         let rest = if gzip { gunzip(rest) } else { rest };
         let mut r = Self::start(Source::Stream(Stream::new(rest)), name.to_string(), strict)?;
         r.info.compressed = gzip;
@@ -221,7 +285,11 @@ impl CaptureReader {
     }
 
     /// Reads a capture held in memory (zero copy: batches share `bytes`).
-    pub fn from_bytes(bytes: Arc<dyn AsRef<[u8]> + Send + Sync>, name: &str, strict: bool) -> Result<Self> {
+    pub fn from_bytes(
+        bytes: Arc<dyn AsRef<[u8]> + Send + Sync>,
+        name: &str,
+        strict: bool,
+    ) -> Result<Self> {
         let size = (*bytes).as_ref().len() as u64;
         let mut r = Self::start(Source::Whole(bytes), name.to_string(), strict)?;
         r.info.size = Some(size);
@@ -231,25 +299,50 @@ impl CaptureReader {
     fn start(mut source: Source, name: String, strict: bool) -> Result<Self> {
         // Enough bytes to recognise the format and read a pcap file header.
         if let Source::Stream(s) = &mut source {
-            s.fill(0, 0, 24).map_err(|e| Error::io(&name, e))?;
+            s.make_room(0, 0, 24);
+            s.read_until(24).map_err(|e| Error::io(&name, e))?;
         }
         let head: &[u8] = match &source {
             Source::Whole(b) => (**b).as_ref(),
             Source::Stream(s) => &s.buf[..s.end],
         };
-        let fault = |kind| CaptureError { source: name.clone(), offset: 0, kind };
+        let fault = |kind| CaptureError {
+            source: name.clone(),
+            offset: 0,
+            kind,
+        };
         if head.len() < 4 {
-            let what = if head.is_empty() { "capture file header (the file is empty)" } else { "capture file header" };
-            return Err(fault(CaptureErrorKind::Truncated { what, needed: 24, available: head.len() as u64 }).into());
+            let what = if head.is_empty() {
+                "capture file header (the file is empty)"
+            } else {
+                "capture file header"
+            };
+            return Err(fault(CaptureErrorKind::Truncated {
+                what,
+                needed: 24,
+                available: head.len() as u64,
+            })
+            .into());
         }
         let first4 = [head[0], head[1], head[2], head[3]];
         let (parser, pos, format) = if u32::from_le_bytes(first4) == SHB_TYPE {
             let parser = PcapngParser::new(!strict);
             // Placeholder until the first section header is read just below.
-            (Parser::Pcapng(parser), 0, CaptureFormat::Pcapng { big_endian: false, version: (1, 0) })
+            (
+                Parser::Pcapng(parser),
+                0,
+                CaptureFormat::Pcapng {
+                    big_endian: false,
+                    version: (1, 0),
+                },
+            )
         } else if PcapHeader::is_magic(first4) {
             let h = PcapHeader::parse(head).map_err(fault)?;
-            (Parser::Pcap(h), super::pcap::FILE_HEADER_LEN, CaptureFormat::Pcap(h))
+            (
+                Parser::Pcap(h),
+                super::pcap::FILE_HEADER_LEN,
+                CaptureFormat::Pcap(h),
+            )
         } else {
             return Err(fault(CaptureErrorKind::BadMagic(u32::from_be_bytes(first4))).into());
         };
@@ -258,7 +351,11 @@ impl CaptureReader {
             let mut i = Interface::new(h.linktype());
             i.snaplen = h.snaplen;
             i.fcs_len = h.fcs_len();
-            i.ts_resolution = if h.nanosecond { TsResolution::NANO } else { TsResolution::MICRO };
+            i.ts_resolution = if h.nanosecond {
+                TsResolution::NANO
+            } else {
+                TsResolution::MICRO
+            };
             interfaces.push(i);
         }
         let info = CaptureInfo {
@@ -279,7 +376,17 @@ impl CaptureReader {
             other_blocks: Vec::new(),
             position: pos as u64,
         };
-        let mut r = CaptureReader { source, pos, parser, strict, info, done: false, pending: None, odd_timestamps: 0 };
+        let mut r = CaptureReader {
+            source,
+            pos,
+            parser,
+            strict,
+            info,
+            done: false,
+            pending: None,
+            input_fault: None,
+            odd_timestamps: 0,
+        };
         if let Parser::Pcapng(_) = r.parser {
             // The section header must be readable, whatever the mode: without it nothing is.
             r.read_first_section()?;
@@ -287,36 +394,75 @@ impl CaptureReader {
         Ok(r)
     }
 
+    /// Reads the first section header and the interface descriptions right after it, so that
+    /// the interfaces are known before the first packet (a pcap writer needs the link type).
+    /// A fault in the section header is fatal; one in the interfaces is left to `next_batch`.
     fn read_first_section(&mut self) -> Result<()> {
+        let mut seen_header = false;
         loop {
-            let Parser::Pcapng(p) = &mut self.parser else { return Ok(()) };
+            let at = self.abs(self.pos);
+            let Parser::Pcapng(p) = &mut self.parser else {
+                return Ok(());
+            };
             let window = match &self.source {
                 Source::Whole(b) => &(**b).as_ref()[self.pos..],
                 Source::Stream(s) => &s.buf[self.pos..s.end],
             };
+            let is_idb = window.len() >= 4 && matches!(window[..4], [1, 0, 0, 0] | [0, 0, 0, 1]);
+            if seen_header && !is_idb {
+                return Ok(());
+            }
             match p.block(window) {
-                Ok(BlockStep::Section { len }) => {
-                    self.pos += len;
-                    if let Some((big_endian, version)) = p.first_section {
-                        self.info.format = CaptureFormat::Pcapng { big_endian, version };
+                Ok(BlockStep::Section { len } | BlockStep::Interface { len }) => {
+                    for (off, kind) in p.notes.drain(..) {
+                        let message = kind.to_string();
+                        self.info.problems.push(Problem {
+                            offset: at + off as u64,
+                            message,
+                            skipped_bytes: 0,
+                            skipped_records: 0,
+                        });
                     }
+                    if let Some((big_endian, version)) = p.first_section {
+                        self.info.format = CaptureFormat::Pcapng {
+                            big_endian,
+                            version,
+                        };
+                    }
+                    self.pos += len;
                     self.sync_info();
-                    return Ok(());
+                    seen_header = true;
                 }
                 Ok(BlockStep::NeedMore { needed, what }) => {
                     let exhausted = match &mut self.source {
                         Source::Stream(s) if !s.eof => {
-                            s.fill(0, 0, needed).map_err(|e| Error::io(&self.info.source, e))?;
+                            let shift = s.make_room(self.pos, self.pos, needed);
+                            self.pos -= shift;
+                            s.read_until(self.pos + needed)
+                                .map_err(|e| Error::io(&self.info.source, e))?;
                             false
                         }
                         _ => true,
                     };
+                    if exhausted && seen_header {
+                        return Ok(());
+                    }
                     if exhausted {
                         let available = window_len(&self.source, self.pos) as u64;
-                        return Err(self.error(0, CaptureErrorKind::Truncated { what, needed: needed as u64, available }).into());
+                        return Err(self
+                            .error(
+                                0,
+                                CaptureErrorKind::Truncated {
+                                    what,
+                                    needed: needed as u64,
+                                    available,
+                                },
+                            )
+                            .into());
                     }
                 }
                 Ok(_) => return Ok(()),
+                Err(_) if seen_header => return Ok(()),
                 Err(e) => return Err(self.error(e.at as u64, e.kind).into()),
             }
         }
@@ -345,7 +491,11 @@ impl CaptureReader {
     }
 
     fn error(&self, at: u64, kind: CaptureErrorKind) -> CaptureError {
-        CaptureError { source: self.info.source.clone(), offset: self.abs(self.pos) + at, kind }
+        CaptureError {
+            source: self.info.source.clone(),
+            offset: self.abs(self.pos) + at,
+            kind,
+        }
     }
 
     fn sync_info(&mut self) {
@@ -376,17 +526,19 @@ impl CaptureReader {
                 Source::Stream(s) => &s.buf[self.pos..s.end],
             };
             let step = self.parser.step(window);
-            if let Parser::Pcapng(p) = &mut self.parser {
-                for (at, kind) in p.notes.drain(..) {
-                    let offset = match &self.source {
-                        Source::Whole(_) => self.pos as u64,
-                        Source::Stream(s) => s.base + self.pos as u64,
-                    } + at as u64;
-                    self.info.problems.push(Problem { offset, message: kind.to_string(), skipped_bytes: 0, skipped_records: 0 });
-                }
-            }
-            match step {
-                Ok(Step::Packet { len, data_off, caplen, wirelen, ts, ifindex, linktype, comments, odd_ts }) => {
+            self.take_notes();
+            let end_batch = match step {
+                Ok(Step::Packet {
+                    len,
+                    data_off,
+                    caplen,
+                    wirelen,
+                    ts,
+                    ifindex,
+                    linktype,
+                    comments,
+                    odd_ts,
+                }) => {
                     let row = b.ts.len() as u32;
                     b.offset.push((self.pos + data_off - start) as u64);
                     b.ts.push(ts);
@@ -394,11 +546,10 @@ impl CaptureReader {
                     b.wirelen.push(wirelen);
                     b.ifindex.push(ifindex);
                     b.linktype.push(linktype.0);
-                    for c in comments {
-                        b.comments.push((row, c));
-                    }
+                    b.comments.extend(comments.into_iter().map(|c| (row, c)));
                     self.odd_timestamps += u64::from(odd_ts);
                     self.pos += len;
+                    false
                 }
                 Ok(Step::Skip { len, block_type }) => {
                     if let Some(t) = block_type {
@@ -409,51 +560,33 @@ impl CaptureReader {
                     }
                     self.pos += len;
                     self.sync_info();
+                    false
                 }
                 Ok(Step::NeedMore { needed, what }) => {
-                    if let Source::Stream(s) = &mut self.source {
-                        if !s.eof {
-                            match s.fill(start, self.pos, needed) {
-                                Ok(shift) => {
-                                    start -= shift;
-                                    self.pos -= shift;
-                                    continue;
-                                }
-                                Err(e) if is_corrupt_input(&e) => {
-                                    // Corrupt or cut-short compressed data: a fault of the capture.
-                                    s.eof = true;
-                                    let kind = CaptureErrorKind::Decompress(e.to_string());
-                                    let err = CaptureError { source: self.info.source.clone(), offset: s.base + s.end as u64, kind };
-                                    if self.strict {
-                                        self.done = true;
-                                        if b.is_empty() {
-                                            return Err(err.into());
-                                        }
-                                        self.pending = Some(err);
-                                        break;
-                                    }
-                                    self.info.problems.push(Problem { offset: err.offset, message: err.kind.to_string(), skipped_bytes: 0, skipped_records: 0 });
-                                    continue;
-                                }
-                                Err(e) => return Err(Error::io(&self.info.source, e)),
-                            }
-                        }
+                    if self.refill(&mut start, needed)? {
+                        continue;
                     }
                     let available = window_len(&self.source, self.pos);
-                    if available == 0 {
-                        self.done = true;
-                        break;
-                    }
-                    let kind = CaptureErrorKind::Truncated { what, needed: needed as u64, available: available as u64 };
-                    if self.fault(0, kind, None, b.is_empty())? {
-                        break;
+                    match self.input_fault.take() {
+                        Some(kind) => self.fault(available, kind, None, b.is_empty())?,
+                        None if available == 0 => {
+                            self.done = true;
+                            true
+                        }
+                        None => {
+                            let kind = CaptureErrorKind::Truncated {
+                                what,
+                                needed: needed as u64,
+                                available: available as u64,
+                            };
+                            self.fault(0, kind, None, b.is_empty())?
+                        }
                     }
                 }
-                Err(e) => {
-                    if self.fault(e.at, e.kind, e.skip, b.is_empty())? {
-                        break;
-                    }
-                }
+                Err(e) => self.fault(e.at, e.kind, e.skip, b.is_empty())?,
+            };
+            if end_batch {
+                break;
             }
         }
         self.sync_info();
@@ -468,13 +601,61 @@ impl CaptureReader {
             Source::Stream(s) => s.buf.clone(),
         };
         // `start..pos` lies within the memory the packets were parsed from.
-        b.data = Bytes::window(owner, start, self.pos - start).unwrap_or_else(|| Bytes::from_vec(Vec::new()));
+        b.data = Bytes::window(owner, start, self.pos - start)
+            .unwrap_or_else(|| Bytes::from_vec(Vec::new()));
         self.account(&b);
         Ok(Some(b))
     }
 
+    /// Moves faults that the pcapng parser noted in lenient mode into the problem list.
+    fn take_notes(&mut self) {
+        let at = self.abs(self.pos);
+        if let Parser::Pcapng(p) = &mut self.parser {
+            for (off, kind) in p.notes.drain(..) {
+                let message = kind.to_string();
+                self.info.problems.push(Problem {
+                    offset: at + off as u64,
+                    message,
+                    skipped_bytes: 0,
+                    skipped_records: 0,
+                });
+            }
+        }
+    }
+
+    /// Tries to make `needed` bytes available at the read position of a stream, moving the
+    /// batch start along with the buffer. Returns false when the input has nothing more.
+    /// Corrupt compressed input ends the input and is kept as the fault to report there, so
+    /// that the complete records already decompressed are delivered first.
+    fn refill(&mut self, start: &mut usize, needed: usize) -> Result<bool> {
+        let Source::Stream(s) = &mut self.source else {
+            return Ok(false);
+        };
+        if s.eof {
+            return Ok(false);
+        }
+        let shift = s.make_room(*start, self.pos, needed);
+        *start -= shift;
+        self.pos -= shift;
+        match s.read_until(self.pos + needed) {
+            Ok(()) => Ok(true),
+            Err(e) if is_corrupt_input(&e) => {
+                s.eof = true;
+                self.input_fault = Some(CaptureErrorKind::Decompress(e.to_string()));
+                Ok(true)
+            }
+            Err(e) => Err(Error::io(&self.info.source, e)),
+        }
+    }
+
     /// Handles a fault at `pos + at`. Returns whether the batch must end here.
-    fn fault(&mut self, at: usize, kind: CaptureErrorKind, skip: Option<usize>, empty: bool) -> Result<bool> {
+    fn fault(
+        &mut self,
+        at: usize,
+        kind: CaptureErrorKind,
+        skip: Option<usize>,
+        empty: bool,
+    ) -> Result<bool> {
         let err = self.error(at as u64, kind);
         if self.strict {
             self.done = true;
@@ -488,7 +669,12 @@ impl CaptureReader {
         let offset = err.offset;
         let message = err.kind.to_string();
         if let Some(len) = skip {
-            self.info.problems.push(Problem { offset, message, skipped_bytes: len as u64, skipped_records: 1 });
+            self.info.problems.push(Problem {
+                offset,
+                message,
+                skipped_bytes: len as u64,
+                skipped_records: 1,
+            });
             self.pos += len;
             return Ok(false);
         }
@@ -500,7 +686,12 @@ impl CaptureReader {
                 buffered + s.drain().unwrap_or(0)
             }
         };
-        self.info.problems.push(Problem { offset, message, skipped_bytes, skipped_records: 0 });
+        self.info.problems.push(Problem {
+            offset,
+            message,
+            skipped_bytes,
+            skipped_records: 0,
+        });
         self.done = true;
         Ok(true)
     }
@@ -541,11 +732,16 @@ fn window_len(source: &Source, pos: usize) -> usize {
 }
 
 fn gunzip(input: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
-    Box::new(flate2::read::MultiGzDecoder::new(io::BufReader::with_capacity(1 << 16, input)))
+    Box::new(flate2::read::MultiGzDecoder::new(
+        io::BufReader::with_capacity(1 << 16, input),
+    ))
 }
 
 fn is_corrupt_input(e: &io::Error) -> bool {
-    matches!(e.kind(), io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof)
+    matches!(
+        e.kind(),
+        io::ErrorKind::InvalidData | io::ErrorKind::InvalidInput | io::ErrorKind::UnexpectedEof
+    )
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {

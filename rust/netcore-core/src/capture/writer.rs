@@ -56,7 +56,11 @@ impl WriterOptions {
     /// A pcap writer with the given header.
     #[must_use]
     pub fn pcap(header: PcapHeader) -> Self {
-        WriterOptions { format: WriteFormat::Pcap, pcap: header, ..Self::pcapng(header.linktype()) }
+        WriterOptions {
+            format: WriteFormat::Pcap,
+            pcap: header,
+            ..Self::pcapng(header.linktype())
+        }
     }
 }
 
@@ -80,7 +84,14 @@ impl CaptureWriter {
 
     /// Writes to any byte sink; `name` is used in error messages.
     pub fn new(out: Box<dyn Write + Send>, name: &str, opts: WriterOptions) -> Result<Self> {
-        let mut w = CaptureWriter { out, name: name.to_string(), opts, buf: Vec::with_capacity(FLUSH_AT + 65_536), packets: 0, closed: false };
+        let mut w = CaptureWriter {
+            out,
+            name: name.to_string(),
+            opts,
+            buf: Vec::with_capacity(FLUSH_AT + 65_536),
+            packets: 0,
+            closed: false,
+        };
         match w.opts.format {
             WriteFormat::Pcap => {
                 if w.opts.pcap.modified {
@@ -147,10 +158,18 @@ impl CaptureWriter {
         if self.closed {
             return Err(Error::Config(format!("{}: writer is closed", self.name)));
         }
-        let caplen = u32::try_from(data.len()).map_err(|_| Error::Config(format!("packet of {} bytes is too large for a capture record", data.len())))?;
+        let caplen = u32::try_from(data.len()).map_err(|_| {
+            Error::Config(format!(
+                "packet of {} bytes is too large for a capture record",
+                data.len()
+            ))
+        })?;
         let wirelen = wirelen.max(caplen);
         match self.opts.format {
-            WriteFormat::Pcap => self.opts.pcap.emit_record(&mut self.buf, ts_ns, data, wirelen),
+            WriteFormat::Pcap => self
+                .opts
+                .pcap
+                .emit_record(&mut self.buf, ts_ns, data, wirelen),
             WriteFormat::Pcapng => {
                 let Some(iface) = self.opts.interfaces.get(ifindex as usize) else {
                     return Err(Error::Config(format!(
@@ -158,7 +177,9 @@ impl CaptureWriter {
                         self.opts.interfaces.len()
                     )));
                 };
-                let units = iface.ts_resolution.from_ns(ts_ns.saturating_sub(iface.ts_offset.saturating_mul(1_000_000_000)));
+                let units = iface
+                    .ts_resolution
+                    .from_ns(ts_ns.saturating_sub(iface.ts_offset.saturating_mul(1_000_000_000)));
                 emit::enhanced_packet(&mut self.buf, ifindex, units, data, wirelen, comments);
             }
         }
@@ -173,9 +194,14 @@ impl CaptureWriter {
     pub fn write_batch(&mut self, batch: &Batch, rows: Option<&[usize]>) -> Result<()> {
         let mut one = |i: usize| -> Result<()> {
             let Some(data) = batch.packet(i) else {
-                return Err(Error::Config(format!("row {i} is outside the batch of {}", batch.len())));
+                return Err(Error::Config(format!(
+                    "row {i} is outside the batch of {}",
+                    batch.len()
+                )));
             };
-            if self.opts.format == WriteFormat::Pcap && batch.linktype[i] != self.opts.pcap.linktype().0 {
+            if self.opts.format == WriteFormat::Pcap
+                && batch.linktype[i] != self.opts.pcap.linktype().0
+            {
                 return Err(Error::Config(format!(
                     "packet {} has {}, but this pcap file holds {}: write pcapng instead",
                     batch.first_index + i as u64,
@@ -183,7 +209,13 @@ impl CaptureWriter {
                     self.opts.pcap.linktype()
                 )));
             }
-            self.write_packet(batch.ifindex[i], batch.ts[i], data, batch.wirelen[i], batch.comments_of(i))
+            self.write_packet(
+                batch.ifindex[i],
+                batch.ts[i],
+                data,
+                batch.wirelen[i],
+                batch.comments_of(i),
+            )
         };
         match rows {
             Some(rows) => rows.iter().try_for_each(|&i| one(i))?,
@@ -195,7 +227,9 @@ impl CaptureWriter {
     /// Writes out every complete record assembled so far.
     pub fn flush(&mut self) -> Result<()> {
         if !self.buf.is_empty() {
-            self.out.write_all(&self.buf).map_err(|e| Error::io(&self.name, e))?;
+            self.out
+                .write_all(&self.buf)
+                .map_err(|e| Error::io(&self.name, e))?;
             self.buf.clear();
         }
         self.out.flush().map_err(|e| Error::io(&self.name, e))

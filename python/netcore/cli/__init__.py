@@ -1,0 +1,302 @@
+"""The ``netcore`` command: ``info``, ``convert`` and ``run`` over capture files.
+
+Every command takes ``--json``. Errors are one line on stderr and a non-zero exit code:
+1 for a bad capture or I/O error, 2 for bad usage, 130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import netcore
+from netcore.capture import Capture, CaptureInfo, Writer
+from netcore.cli.progress import Progress
+from netcore.exceptions import NetcoreError
+from netcore.synth import SAMPLE_PATH
+
+__all__ = ["main"]
+
+
+def _iso(ts: int | None) -> str | None:
+    if ts is None:
+        return None
+    sec, ns = divmod(ts, 1_000_000_000)
+    try:
+        base = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    except (OverflowError, OSError, ValueError):
+        return f"{ts} ns"
+    return f"{base}.{ns:09d}Z"
+
+
+def _read(cap: Capture, label: str, each: Callable[[netcore.Batch], None] | None = None) -> None:
+    """Reads a capture to the end with a progress bar, calling ``each`` per batch."""
+    info = cap.info
+    total = info.size if not info.compressed else None
+    with Progress(total, label) as bar:
+        for batch in cap:
+            if each is not None:
+                each(batch)
+            bar.update(cap._reader.info()["position"], cap._reader.info()["packets"])
+
+
+def _info_dict(info: CaptureInfo) -> dict[str, Any]:
+    return {
+        "file": info.source,
+        "format": info.format,
+        "version": "{}.{}".format(*info.version),
+        "byte_order": "big-endian" if info.big_endian else "little-endian",
+        "compressed": info.compressed,
+        "size": info.size,
+        "sections": info.sections,
+        "interfaces": [
+            {
+                "index": n,
+                "linktype": i.linktype,
+                "linktype_name": i.linktype_name,
+                "snaplen": i.snaplen,
+                "tsresol": i.tsresol_text,
+                "name": i.name,
+                "description": i.description,
+                "section": i.section,
+            }
+            for n, i in enumerate(info.interfaces)
+        ],
+        "linktypes": sorted({i.linktype for i in info.interfaces}),
+        "packets": info.packets,
+        "bytes": info.caplen_bytes,
+        "wire_bytes": info.wire_bytes,
+        "first_ts": info.first_ts,
+        "last_ts": info.last_ts,
+        "first_time": _iso(info.first_ts),
+        "last_time": _iso(info.last_ts),
+        "duration_s": (info.last_ts - info.first_ts) / 1e9
+        if info.first_ts is not None and info.last_ts is not None
+        else None,
+        "truncated_packets": info.truncated_packets,
+        "empty_packets": info.empty_packets,
+        "odd_timestamps": info.odd_timestamps,
+        "other_blocks": {f"{k:#x}": v for k, v in info.other_blocks.items()},
+        "problems": [
+            {
+                "offset": p.offset,
+                "message": p.message,
+                "skipped_bytes": p.skipped_bytes,
+                "skipped_records": p.skipped_records,
+            }
+            for p in info.problems
+        ],
+    }
+
+
+def _print_info(d: dict[str, Any]) -> None:
+    print(f"file:        {d['file']}")
+    comp = ", gzip" if d["compressed"] else ""
+    print(f"format:      {d['format']} {d['version']} ({d['byte_order']}{comp})")
+    if d["size"] is not None:
+        print(f"size:        {d['size']:,} bytes")
+    if d["sections"] > 1:
+        print(f"sections:    {d['sections']}")
+    print(f"interfaces:  {len(d['interfaces'])}")
+    for i in d["interfaces"]:
+        name = f" {i['name']}" if i["name"] else ""
+        lt = f"{i['linktype_name']} ({i['linktype']})" if i["linktype_name"] else f"{i['linktype']}"
+        print(f"  [{i['index']}]{name} linktype {lt}, snaplen {i['snaplen']}, ts {i['tsresol']}")
+    print(f"packets:     {d['packets']:,}")
+    print(f"bytes:       {d['bytes']:,} captured, {d['wire_bytes']:,} on the wire")
+    if d["first_time"]:
+        print(f"first:       {d['first_time']}")
+        print(f"last:        {d['last_time']}")
+        print(f"duration:    {d['duration_s']:.6f} s")
+    print(f"truncated:   {d['truncated_packets']:,} packets shorter than on the wire")
+    if d["empty_packets"]:
+        print(f"empty:       {d['empty_packets']:,} records with no captured byte")
+    if d["odd_timestamps"]:
+        print(f"timestamps:  {d['odd_timestamps']:,} with a sub-second field of a second or more")
+    if d["other_blocks"]:
+        blocks = ", ".join(f"type {k}: {v}" for k, v in d["other_blocks"].items())
+        print(f"other blocks: {blocks}")
+    if d["problems"]:
+        print(f"problems:    {len(d['problems'])}")
+        for p in d["problems"]:
+            print(
+                f"  at byte {p['offset']}: {p['message']} "
+                f"(skipped {p['skipped_bytes']} bytes, {p['skipped_records']} records)"
+            )
+    else:
+        print("problems:    none")
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    cap = netcore.open(args.file, strict=args.strict)
+    _read(cap, "reading")
+    d = _info_dict(cap.info)
+    if args.json:
+        print(json.dumps(d, indent=2))
+    else:
+        _print_info(d)
+    return 0
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    cap = netcore.open(args.input, strict=args.strict)
+    with Writer(args.output, args.format, like=cap) as w:
+
+        def each(batch: netcore.Batch) -> None:
+            w._sync_interfaces(cap)
+            w.write(batch)
+
+        _read(cap, "converting", each)
+        written = w.packets
+    info = cap.info
+    out = {
+        "input": info.source,
+        "output": str(args.output),
+        "format": w.format,
+        "packets": written,
+        "problems": len(info.problems),
+    }
+    if args.json:
+        print(json.dumps(out, indent=2))
+    else:
+        print(
+            f"wrote {written:,} packets to {args.output} ({w.format})"
+            + (f"; {len(info.problems)} problems skipped" if info.problems else "")
+        )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    source = args.file if args.file is not None else str(SAMPLE_PATH)
+    cap = netcore.open(source, batch_size=args.batch_size, strict=args.strict)
+    by_link: Counter[int] = Counter()
+    by_iface: Counter[int] = Counter()
+    sizes = np.zeros(5, dtype=np.int64)  # <=64, <=128, <=512, <=1024, larger
+    edges = np.array([64, 128, 512, 1024], dtype=np.uint32)
+    batches = 0
+
+    def each(b: netcore.Batch) -> None:
+        nonlocal batches
+        batches += 1
+        for value, count in zip(*np.unique(b.linktype, return_counts=True), strict=True):
+            by_link[int(value)] += int(count)
+        for value, count in zip(*np.unique(b.ifindex, return_counts=True), strict=True):
+            by_iface[int(value)] += int(count)
+        sizes[:] += np.bincount(np.searchsorted(edges, b.wirelen), minlength=5)
+
+    start = time.perf_counter()
+    _read(cap, "running", each)
+    elapsed = time.perf_counter() - start
+    info = cap.info
+    linktypes = {str(k): v for k, v in sorted(by_link.items())}
+    size_counts = dict(
+        zip(["<=64", "65-128", "129-512", "513-1024", ">1024"], sizes.tolist(), strict=True)
+    )
+    report: dict[str, Any] = {
+        "source": info.source,
+        "bundled_sample": args.file is None,
+        "format": info.format,
+        "packets": info.packets,
+        "bytes": info.caplen_bytes,
+        "wire_bytes": info.wire_bytes,
+        "batches": batches,
+        "duration_s": (info.last_ts - info.first_ts) / 1e9
+        if info.first_ts is not None and info.last_ts is not None
+        else None,
+        "linktypes": linktypes,
+        "interfaces": {str(k): v for k, v in sorted(by_iface.items())},
+        "sizes": size_counts,
+        "truncated_packets": info.truncated_packets,
+        "problems": len(info.problems),
+        "elapsed_s": elapsed,
+        "packets_per_s": info.packets / elapsed if elapsed > 0 else None,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    what = "bundled sample capture" if args.file is None else info.source
+    print(f"netcore run: {what} ({info.format})")
+    print(f"  packets     {info.packets:,} in {batches} batches")
+    print(f"  bytes       {info.caplen_bytes:,} captured, {info.wire_bytes:,} on the wire")
+    if report["duration_s"] is not None:
+        print(f"  spans       {report['duration_s']:.6f} s of capture time")
+    for k, v in linktypes.items():
+        print(f"  linktype {k:>4} {v:,} packets")
+    for k, v in size_counts.items():
+        print(f"  size {k:>9} {v:,}")
+    if info.problems:
+        print(f"  problems    {len(info.problems)} (see `netcore info`)")
+    rate = report["packets_per_s"]
+    print(f"  processed in {elapsed * 1e3:.1f} ms" + (f" ({rate:,.0f} packets/s)" if rate else ""))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="netcore",
+        description="Packet processing with a Rust core, modelled on the Linux network stack.",
+    )
+    p.add_argument("--version", action="version", version=f"netcore {netcore.__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--json", action="store_true", help="print JSON for programs")
+
+    sp = sub.add_parser("info", help="describe a capture: format, interfaces, counts, problems")
+    sp.add_argument("file", help="pcap or pcapng file (gzip allowed; - for stdin)")
+    sp.add_argument(
+        "--strict",
+        action="store_true",
+        help="stop with an error at the first fault instead of listing problems",
+    )
+    common(sp)
+    sp.set_defaults(func=cmd_info)
+
+    sp = sub.add_parser("convert", help="convert between pcap and pcapng (gzip input allowed)")
+    sp.add_argument("input", help="capture to read (- for stdin)")
+    sp.add_argument("output", type=Path, help="capture to write; format from the suffix")
+    sp.add_argument("--format", choices=["pcap", "pcapng"], help="output format (default: suffix)")
+    sp.add_argument(
+        "--lenient",
+        dest="strict",
+        action="store_false",
+        help="skip damaged records instead of stopping",
+    )
+    common(sp)
+    sp.set_defaults(func=cmd_convert)
+
+    sp = sub.add_parser("run", help="run a capture through netcore (default: a bundled sample)")
+    sp.add_argument("file", nargs="?", help="capture to run (default: the bundled sample)")
+    sp.add_argument("--batch-size", type=int, default=4096, help="packets per batch")
+    sp.add_argument(
+        "--lenient",
+        dest="strict",
+        action="store_false",
+        help="skip damaged records instead of stopping",
+    )
+    common(sp)
+    sp.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``netcore`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except (NetcoreError, OSError) as e:
+        print(f"netcore {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"netcore {args.command}: interrupted", file=sys.stderr)
+        return 130
