@@ -19,6 +19,7 @@ from netcore.capture import (
     write,
 )
 from netcore.exceptions import CaptureError, ConfigError, NetcoreError
+from netcore.namespace import DemuxReport, Namespace
 
 __all__ = [
     "Batch",
@@ -26,7 +27,9 @@ __all__ = [
     "CaptureError",
     "CaptureInfo",
     "ConfigError",
+    "DemuxReport",
     "Interface",
+    "Namespace",
     "NetcoreError",
     "Packet",
     "Problem",

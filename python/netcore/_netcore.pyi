@@ -6,7 +6,18 @@ from typing import IO, Any, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Batch", "CaptureError", "ConfigError", "NetcoreError", "Reader", "Writer", "__version__"]
+__all__ = [
+    "DROP_REASONS",
+    "LAYER_NAMES",
+    "Batch",
+    "CaptureError",
+    "ConfigError",
+    "Demux",
+    "NetcoreError",
+    "Reader",
+    "Writer",
+    "__version__",
+]
 __version__: str
 
 class NetcoreError(Exception): ...
@@ -42,11 +53,41 @@ class Batch:
     @property
     def first_index(self) -> int: ...
     def packet_bytes(self, i: int) -> bytes: ...
+    def column(self, name: str) -> npt.NDArray[Any]: ...
+    @staticmethod
+    def column_names() -> list[str]: ...
+    def classify(self, demux: Demux) -> tuple[list[int], list[tuple[str, int]]]: ...
+    def rx_checksum(
+        self, mode: str
+    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.uint8], npt.NDArray[np.uint32]]: ...
+
+@final
+class Demux:
+    def __new__(cls) -> Demux: ...
+    def register(
+        self,
+        handler: int,
+        *,
+        ethertype: int | None = None,
+        ip_proto: int | None = None,
+        udp_port: int | None = None,
+    ) -> None: ...
+    def unregister(self, handler: int) -> None: ...
+    def set_encap(self, port: int, kind: str | None) -> None: ...
+    def encap_ports(self) -> dict[int, str]: ...
+
+LAYER_NAMES: dict[int, str]
+DROP_REASONS: dict[int, str]
 
 @final
 class Reader:
     def __new__(
-        cls, source: str | os.PathLike[str] | IO[bytes], *, strict: bool = True, mmap: bool = True
+        cls,
+        source: str | os.PathLike[str] | IO[bytes],
+        *,
+        strict: bool = True,
+        mmap: bool = True,
+        demux: Demux | None = None,
     ) -> Reader: ...
     def next_batch(self, size: int) -> Batch | None: ...
     def info(self) -> dict[str, Any]: ...

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from netcore import _netcore
+from netcore import _netcore
 
 __all__ = ["Batch", "Packet"]
 
 IndexArray = npt.NDArray[np.int64]
+
+LAYER_NAMES: dict[int, str] = _netcore.LAYER_NAMES
+DROP_REASONS: dict[int, str] = _netcore.DROP_REASONS
+VERDICTS = {0: "absent", 1: "good", 2: "bad", 3: "unverified", 4: "not_present", 5: "illegal"}
+
+_BASE = frozenset({"ts", "caplen", "wirelen", "ifindex", "linktype", "offset"})
 
 
 class Batch:
@@ -35,7 +40,7 @@ class Batch:
     def _column(self, name: str) -> npt.NDArray[Any]:
         col: npt.NDArray[Any] | None = self._cache.get(name)
         if col is None:
-            col = getattr(self._raw, name)
+            col = getattr(self._raw, name) if name in _BASE else self._raw.column(name)
             if self._rows is not None:
                 col = col[self._rows]
             self._cache[name] = col
@@ -70,6 +75,231 @@ class Batch:
     def offset(self) -> npt.NDArray[np.uint64]:
         """Offset of each packet in :attr:`data`."""
         return self._column("offset")
+
+    # Dissection columns: computed in Rust on first access (the GIL released), then shared.
+
+    @property
+    def layers(self) -> npt.NDArray[np.uint8]:
+        """Layer codes per packet, shape (n, 16), outermost first, 0-padded (see ``LAYER_NAMES``)."""
+        return self._column("layers")
+
+    @property
+    def layer_off(self) -> npt.NDArray[np.uint16]:
+        """Offset of each layer's header, shape (n, 16)."""
+        return self._column("layer_off")
+
+    @property
+    def nlayers(self) -> npt.NDArray[np.uint8]:
+        """Number of layers."""
+        return self._column("nlayers")
+
+    @property
+    def ethertype(self) -> npt.NDArray[np.uint16]:
+        """Ethertype of the outermost network layer (after VLAN/MPLS), 0 if none."""
+        return self._column("ethertype")
+
+    @property
+    def vlan(self) -> npt.NDArray[np.uint16]:
+        """VLAN ID of the outermost tag, 0xFFFF when untagged."""
+        return self._column("vlan")
+
+    @property
+    def vlan_depth(self) -> npt.NDArray[np.uint8]:
+        """Number of VLAN tags."""
+        return self._column("vlan_depth")
+
+    @property
+    def l3_off(self) -> npt.NDArray[np.uint16]:
+        """Offset of the network header (0xFFFF: none)."""
+        return self._column("l3_off")
+
+    @property
+    def l4_off(self) -> npt.NDArray[np.uint16]:
+        """Offset of the transport header (0xFFFF: none)."""
+        return self._column("l4_off")
+
+    @property
+    def payload_off(self) -> npt.NDArray[np.uint16]:
+        """Offset of the transport payload (0xFFFF: none)."""
+        return self._column("payload_off")
+
+    @property
+    def ip_version(self) -> npt.NDArray[np.uint8]:
+        """4, 6, or 0 when not IP."""
+        return self._column("ip_version")
+
+    @property
+    def l4proto(self) -> npt.NDArray[np.uint8]:
+        """IP protocol of the outermost IP layer (after IPv6 extension headers), 0 if none."""
+        return self._column("l4proto")
+
+    @property
+    def ttl(self) -> npt.NDArray[np.uint8]:
+        """TTL or hop limit."""
+        return self._column("ttl")
+
+    @property
+    def src4(self) -> npt.NDArray[np.uint32]:
+        """IPv4 source as a number (10.0.0.1 is 0x0A000001)."""
+        return self._column("src4")
+
+    @property
+    def dst4(self) -> npt.NDArray[np.uint32]:
+        """IPv4 destination as a number."""
+        return self._column("dst4")
+
+    @property
+    def src6(self) -> npt.NDArray[np.uint8]:
+        """IPv6 source, shape (n, 16)."""
+        return self._column("src6")
+
+    @property
+    def dst6(self) -> npt.NDArray[np.uint8]:
+        """IPv6 destination, shape (n, 16)."""
+        return self._column("dst6")
+
+    @property
+    def sport(self) -> npt.NDArray[np.uint16]:
+        """Source port (TCP, UDP, SCTP)."""
+        return self._column("sport")
+
+    @property
+    def dport(self) -> npt.NDArray[np.uint16]:
+        """Destination port (TCP, UDP, SCTP)."""
+        return self._column("dport")
+
+    @property
+    def tcp_flags(self) -> npt.NDArray[np.uint16]:
+        """TCP flags (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20, ECE 0x40, CWR 0x80, AE 0x100)."""
+        return self._column("tcp_flags")
+
+    @property
+    def seq(self) -> npt.NDArray[np.uint32]:
+        """TCP sequence number."""
+        return self._column("seq")
+
+    @property
+    def ack(self) -> npt.NDArray[np.uint32]:
+        """TCP acknowledgement number."""
+        return self._column("ack")
+
+    @property
+    def window(self) -> npt.NDArray[np.uint16]:
+        """TCP window (unscaled)."""
+        return self._column("window")
+
+    @property
+    def payload_len(self) -> npt.NDArray[np.uint32]:
+        """Transport payload length according to the headers."""
+        return self._column("payload_len")
+
+    @property
+    def frag(self) -> npt.NDArray[np.uint8]:
+        """0 not a fragment, 1 first fragment, 2 later fragment."""
+        return self._column("frag")
+
+    @property
+    def tunnel(self) -> npt.NDArray[np.uint8]:
+        """Layer code of the first tunnel (vxlan, geneve, gre, ipv4, ipv6), 0 if none."""
+        return self._column("tunnel")
+
+    @property
+    def vni(self) -> npt.NDArray[np.uint32]:
+        """VXLAN/Geneve network identifier, or GRE key."""
+        return self._column("vni")
+
+    @property
+    def inner_ethertype(self) -> npt.NDArray[np.uint16]:
+        """Ethertype of the tunnel's inner network layer."""
+        return self._column("inner_ethertype")
+
+    @property
+    def inner_l3_off(self) -> npt.NDArray[np.uint16]:
+        """Offset of the inner network header."""
+        return self._column("inner_l3_off")
+
+    @property
+    def inner_l4_off(self) -> npt.NDArray[np.uint16]:
+        """Offset of the inner transport header."""
+        return self._column("inner_l4_off")
+
+    @property
+    def inner_l4proto(self) -> npt.NDArray[np.uint8]:
+        """IP protocol of the inner packet."""
+        return self._column("inner_l4proto")
+
+    @property
+    def inner_src4(self) -> npt.NDArray[np.uint32]:
+        """Inner IPv4 source."""
+        return self._column("inner_src4")
+
+    @property
+    def inner_dst4(self) -> npt.NDArray[np.uint32]:
+        """Inner IPv4 destination."""
+        return self._column("inner_dst4")
+
+    @property
+    def inner_sport(self) -> npt.NDArray[np.uint16]:
+        """Inner source port."""
+        return self._column("inner_sport")
+
+    @property
+    def inner_dport(self) -> npt.NDArray[np.uint16]:
+        """Inner destination port."""
+        return self._column("inner_dport")
+
+    @property
+    def truncated(self) -> npt.NDArray[np.bool_]:
+        """Dissection stopped where the capture cut the packet (snaplen)."""
+        return self._column("truncated")
+
+    @property
+    def malformed(self) -> npt.NDArray[np.bool_]:
+        """The packet's own lengths or fields are inconsistent."""
+        return self._column("malformed")
+
+    @property
+    def csum(self) -> npt.NDArray[np.uint8]:
+        """Checksum verdict per layer, shape (n, 16) (see ``VERDICTS``)."""
+        return self._column("csum")
+
+    @property
+    def csum_ip(self) -> npt.NDArray[np.uint8]:
+        """Verdict of the outer IPv4 header checksum (0 absent, 1 good, 2 bad, 3 unverified)."""
+        return self._column("csum_ip")
+
+    @property
+    def csum_l4(self) -> npt.NDArray[np.uint8]:
+        """Verdict of the outer transport checksum (adds 4 not present, 5 illegal)."""
+        return self._column("csum_l4")
+
+    @property
+    def csum_inner_ip(self) -> npt.NDArray[np.uint8]:
+        """Verdict of the tunnel's inner IPv4 header checksum."""
+        return self._column("csum_inner_ip")
+
+    @property
+    def csum_inner_l4(self) -> npt.NDArray[np.uint8]:
+        """Verdict of the tunnel's inner transport checksum."""
+        return self._column("csum_inner_l4")
+
+    @property
+    def drop_reason(self) -> npt.NDArray[np.uint16]:
+        """Why the kernel's receive path would drop the packet (code, see ``DROP_REASONS``), 0 if it would not."""
+        return self._column("drop_reason")
+
+    def rx_checksum(self, mode: str = "unnecessary") -> dict[str, npt.NDArray[Any]]:
+        """The ``ip_summed`` state a receiving device gives each packet, by its receive checksum
+        offload: ``"none"`` (software verifies everything), ``"unnecessary"`` (the NIC validates
+        transport checksums; ``csum_level`` counts validated inner ones) or ``"complete"`` (the
+        NIC reports the sum of everything after the link header).
+
+        Returns ``{"ip_summed": 0 NONE / 1 UNNECESSARY / 2 COMPLETE, "csum_level", "csum"}``.
+        """
+        kind, level, csum = self._raw.rx_checksum(mode)
+        if self._rows is not None:
+            kind, level, csum = kind[self._rows], level[self._rows], csum[self._rows]
+        return {"ip_summed": kind, "csum_level": level, "csum": csum}
 
     @property
     def data(self) -> npt.NDArray[np.uint8]:
@@ -205,6 +435,90 @@ class Packet:
     def comments(self) -> list[str]:
         """pcapng comments attached to the packet."""
         return self._batch.comments.get(self._i, [])
+
+    @property
+    def layers(self) -> list[str]:
+        """Protocol layers, outermost first, e.g. ``["eth", "vlan", "ipv4", "udp", "vxlan", ...]``."""
+        codes = self._batch.layers[self._i]
+        return [LAYER_NAMES[int(c)] for c in codes[: int(self._batch.nlayers[self._i])]]
+
+    def header(self, name: str, nth: int = 0) -> Any:
+        """The ``nth`` header named ``name`` (a layer name), parsed; None if absent or cut."""
+        from netcore.headers import PARSERS
+
+        parser = PARSERS.get(name)
+        if parser is None:
+            raise KeyError(f"no header class for layer {name!r}")
+        seen = 0
+        offs = self._batch.layer_off[self._i]
+        for k, layer in enumerate(self.layers):
+            if layer == name:
+                if seen == nth:
+                    try:
+                        return parser.parse(bytes(self.data[int(offs[k]) :]))  # type: ignore[attr-defined]
+                    except Exception:  # struct.error on a header cut by the capture
+                        return None
+                seen += 1
+        return None
+
+    @property
+    def eth(self) -> Any:
+        """Outermost Ethernet header (``netcore.headers.Ethernet``) or None."""
+        return self.header("eth")
+
+    @property
+    def ipv4(self) -> Any:
+        """Outermost IPv4 header (``netcore.headers.IPv4``) or None."""
+        return self.header("ipv4")
+
+    @property
+    def ipv6(self) -> Any:
+        """Outermost IPv6 header (``netcore.headers.IPv6``) or None."""
+        return self.header("ipv6")
+
+    @property
+    def tcp(self) -> Any:
+        """Outermost TCP header (``netcore.headers.TCP``) or None."""
+        return self.header("tcp")
+
+    @property
+    def udp(self) -> Any:
+        """Outermost UDP header (``netcore.headers.UDP``) or None."""
+        return self.header("udp")
+
+    @property
+    def icmp(self) -> Any:
+        """ICMP header (``netcore.headers.ICMP``) or None."""
+        return self.header("icmp")
+
+    @property
+    def csum(self) -> dict[str, str]:
+        """Checksum verdict per checksummed layer, e.g. ``{"ipv4": "good", "tcp": "bad"}``
+        (the first occurrence of each layer name; see :meth:`csum_list` for all)."""
+        out: dict[str, str] = {}
+        for layer, verdict in self.csum_list():
+            out.setdefault(layer, verdict)
+        return out
+
+    def csum_list(self) -> list[tuple[str, str]]:
+        """``(layer, verdict)`` for every checksummed header, outermost first."""
+        codes = self._batch.csum[self._i]
+        return [
+            (layer, VERDICTS[int(codes[k])])
+            for k, layer in enumerate(self.layers)
+            if int(codes[k]) != 0
+        ]
+
+    @property
+    def malformed(self) -> bool:
+        """Whether the packet's own lengths or fields are inconsistent."""
+        return bool(self._batch.malformed[self._i])
+
+    @property
+    def drop_reason(self) -> str | None:
+        """Why the kernel's receive path would drop the packet, or None."""
+        code = int(self._batch.drop_reason[self._i])
+        return DROP_REASONS.get(code) if code else None
 
     def __bytes__(self) -> bytes:
         return bytes(self.data)

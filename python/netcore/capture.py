@@ -132,6 +132,7 @@ class Capture:
         batch_size: int = DEFAULT_BATCH,
         strict: bool = True,
         mmap: bool = True,
+        demux: _netcore.Demux | None = None,
     ) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, not {batch_size}")
@@ -139,7 +140,7 @@ class Capture:
             source = sys.stdin.buffer
         self.batch_size = batch_size
         self.strict = strict
-        self._reader = _netcore.Reader(source, strict=strict, mmap=mmap)
+        self._reader = _netcore.Reader(source, strict=strict, mmap=mmap, demux=demux)
 
     @property
     def info(self) -> CaptureInfo:

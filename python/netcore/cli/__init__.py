@@ -240,6 +240,64 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dissect(args: argparse.Namespace) -> int:
+    from netcore.stats import dissect_records
+
+    cap = netcore.open(args.file, strict=args.strict)
+    out = sys.stdout
+    count = 0
+    with Progress(cap.info.size if not cap.info.compressed else None, "dissecting") as bar:
+        for batch in cap:
+            for rec in dissect_records(batch):
+                if args.jsonl:
+                    out.write(json.dumps(rec, separators=(",", ":")) + "\n")
+                else:
+                    csum = " ".join(f"{k}:{v}" for k, v in rec["csum"].items())
+                    flag = f" MALFORMED {rec['drop_reason']}" if rec["malformed"] else (
+                        f" drop:{rec['drop_reason']}" if rec["drop_reason"] else "")
+                    out.write(f"{rec['n']:>7} {rec['len']:>6} {'/'.join(rec['layers']) or '-'}"
+                              f"  {csum}{flag}\n")
+                count += 1
+                if args.count and count >= args.count:
+                    return 0
+            bar.update(cap._reader.info()["position"], count)
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from netcore.stats import Stats
+
+    cap = netcore.open(args.file, strict=args.strict)
+    st = Stats()
+    _read(cap, "counting", st.add)
+    d = st.to_dict(top=args.top)
+    if args.json:
+        print(json.dumps(d, indent=2))
+        return 0
+    print(f"{d['packets']:,} packets, {d['bytes']:,} bytes")
+    print("\nProtocol hierarchy                       packets          bytes")
+    for node in d["hierarchy"]:
+        name = "  " * node["depth"] + node["protocol"]
+        print(f"  {name:<36} {node['packets']:>10,} {node['bytes']:>14,}")
+    print(f"\nFlows: {d['flows']:,} (top {len(d['top_flows'])} by bytes)")
+    for f in d["top_flows"]:
+        print(f"  {f['proto']:<6} {f['src']}:{f['sport']} -> {f['dst']}:{f['dport']}  "
+              f"{f['packets']:,} packets {f['bytes']:,} bytes")
+    print("\nConversations (both directions)")
+    for c in d["conversations"]:
+        print(f"  {c['proto']:<6} {c['a']}:{c['a_port']} <-> {c['b']}:{c['b_port']}  "
+              f"{c['packets']:,} packets {c['bytes']:,} bytes")
+    print("\nTop talkers (bytes sent)")
+    for t in d["top_talkers"]:
+        print(f"  {t['address']:<40} {t['bytes']:>14,} bytes {t['packets']:>10,} packets")
+    bad = ", ".join(f"{k} {v:,}" for k, v in d["bad_checksums"].items()) or "none"
+    print(f"\nBad checksums: {bad}")
+    mal = ", ".join(f"{k} {v:,}" for k, v in d["malformed"].items()) or "none"
+    print(f"Malformed: {mal}")
+    print(f"Truncated by the capture: {d['truncated']:,}")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="netcore",
@@ -273,6 +331,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     common(sp)
     sp.set_defaults(func=cmd_convert)
+
+    sp = sub.add_parser("dissect", help="one line per packet: layers, checksums, malformed")
+    sp.add_argument("file", help="capture to dissect (- for stdin)")
+    sp.add_argument("--jsonl", action="store_true", help="one JSON object per line")
+    sp.add_argument("--count", type=int, default=0, help="stop after this many packets")
+    sp.add_argument("--strict", action="store_true", help="stop at the first damaged record")
+    sp.add_argument("--json", dest="jsonl", action="store_true", help="same as --jsonl")
+    sp.set_defaults(func=cmd_dissect)
+
+    sp = sub.add_parser("stats", help="protocol hierarchy, flows, checksums, top talkers")
+    sp.add_argument("file", help="capture to summarise (- for stdin)")
+    sp.add_argument("--top", type=int, default=10, help="rows in the top-N tables")
+    sp.add_argument("--strict", action="store_true", help="stop at the first damaged record")
+    common(sp)
+    sp.set_defaults(func=cmd_stats)
 
     sp = sub.add_parser("run", help="run a capture through netcore (default: a bundled sample)")
     sp.add_argument("file", nargs="?", help="capture to run (default: the bundled sample)")

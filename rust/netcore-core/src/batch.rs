@@ -37,6 +37,18 @@ impl Bytes {
         ((*owner).as_ref().len() >= end).then_some(Bytes { owner, start, len })
     }
 
+    /// A narrower window `[off, off + len)` of these bytes sharing the same owner (no copy);
+    /// `None` if it does not fit.
+    #[must_use]
+    pub fn slice(&self, off: usize, len: usize) -> Option<Bytes> {
+        let end = off.checked_add(len)?;
+        (end <= self.len).then(|| Bytes {
+            owner: Arc::clone(&self.owner),
+            start: self.start + off,
+            len,
+        })
+    }
+
     /// The bytes.
     #[must_use]
     pub fn as_slice(&self) -> &[u8] {

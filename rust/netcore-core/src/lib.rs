@@ -7,14 +7,23 @@
 //! - [`capture`]: pcap and pcapng readers (memory-mapped, zero copy; streaming for pipes and
 //!   gzip) and writers.
 //! - [`batch`]: a batch of packets as columns over the reader's memory.
+//! - [`checksum`]: Internet checksums, incremental update, CRC32c, `ip_summed` states.
+//! - [`wire`]: typed zero-copy header views with checked constructors, and emit.
+//! - [`skb`]: the packet buffer (`sk_buff`): headroom, offsets, metadata, copy on write.
 
 pub mod batch;
 pub mod capture;
+pub mod checksum;
+pub mod demux;
+pub mod drop_reason;
 pub mod error;
+pub mod skb;
+pub mod wire;
 
 pub use batch::{Batch, Bytes};
 pub use capture::{
     CaptureFormat, CaptureInfo, CaptureReader, CaptureWriter, Interface, LinkType, Problem,
     ReadOptions, TsResolution, WriteFormat, WriterOptions,
 };
+pub use drop_reason::DropReason;
 pub use error::{CaptureError, CaptureErrorKind, Error, Result};

@@ -1,8 +1,11 @@
 //! `Batch`: a core batch whose columns numpy sees without a copy.
 
+use std::sync::{Arc, OnceLock};
+
 use netcore_core::Batch;
-use numpy::ndarray::ArrayView1;
-use numpy::{Element, PyArray1, PyArrayMethods};
+use netcore_core::demux::{self, Columns, CsumColumns, Tables};
+use numpy::ndarray::{ArrayView1, ArrayView2};
+use numpy::{Element, PyArray1, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
@@ -12,6 +15,62 @@ use crate::errors::ConfigError;
 #[pyclass(frozen, module = "netcore._netcore", name = "Batch")]
 pub struct PyBatch {
     pub(crate) inner: Batch,
+    /// Demultiplexing tables the batch is dissected with.
+    pub(crate) tables: Arc<Tables>,
+    /// Header columns, computed on first use.
+    parsed: OnceLock<Columns>,
+    /// Checksum verdicts, computed on first use.
+    verified: OnceLock<CsumColumns>,
+}
+
+impl PyBatch {
+    pub(crate) fn new(inner: Batch, tables: Arc<Tables>) -> Self {
+        PyBatch {
+            inner,
+            tables,
+            parsed: OnceLock::new(),
+            verified: OnceLock::new(),
+        }
+    }
+
+    /// The header columns, dissecting (without the GIL) on first use.
+    pub(crate) fn parsed(&self, py: Python<'_>) -> &Columns {
+        if self.parsed.get().is_none() {
+            let cols = py.detach(|| demux::dissect_batch(&self.inner, &self.tables));
+            let _ = self.parsed.set(cols);
+        }
+        self.parsed.get_or_init(Columns::default)
+    }
+
+    fn verified(&self, py: Python<'_>) -> &CsumColumns {
+        let cols = self.parsed(py);
+        if self.verified.get().is_none() {
+            let v = py.detach(|| demux::verify_batch(&self.inner, cols));
+            let _ = self.verified.set(v);
+        }
+        self.verified.get_or_init(CsumColumns::default)
+    }
+}
+
+/// `(ip_summed, csum_level, csum)` arrays.
+type RxArrays<'py> = (
+    Bound<'py, PyArray1<u8>>,
+    Bound<'py, PyArray1<u8>>,
+    Bound<'py, PyArray1<u32>>,
+);
+
+/// Lends a column of fixed-size rows as a 2-D array of shape `(len, N)`.
+fn lend2<'py, T: Element, const N: usize>(
+    owner: &Bound<'py, PyBatch>,
+    col: &[[T; N]],
+) -> Bound<'py, PyArray2<T>> {
+    let flat = col.as_flattened();
+    let view = ArrayView2::from_shape((col.len(), N), flat)
+        .unwrap_or_else(|_| ArrayView2::from_shape((0, N), &[]).unwrap_or_else(|_| unreachable!()));
+    // SAFETY: as in `lend`: the memory belongs to the frozen batch, the array's base object.
+    let arr = unsafe { PyArray2::borrow_from_array(&view, owner.clone().into_any()) };
+    arr.readwrite().make_nonwriteable();
+    arr
 }
 
 /// Lends `col` (owned by `owner`, never reallocated) to numpy as a read-only array.
@@ -34,7 +93,7 @@ impl PyBatch {
                 .iter()
                 .map(|(ts, d, w, i, l)| (*ts, d.as_slice(), *w, *i, *l)),
         );
-        PyBatch { inner }
+        PyBatch::new(inner, Arc::new(Tables::new()))
     }
 
     fn __len__(&self) -> usize {
@@ -96,6 +155,87 @@ impl PyBatch {
     #[getter]
     fn first_index(&self) -> u64 {
         self.inner.first_index
+    }
+
+    /// A dissection column by name (see `column_names`), as a read-only array over Rust memory.
+    fn column<'py>(slf: &Bound<'py, Self>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let me = slf.get();
+        macro_rules! cols {
+            ($src:expr; $($n:ident),* ; $($m:ident),*) => {
+                match name {
+                    $(stringify!($n) => return Ok(lend(slf, &$src.$n).into_any()),)*
+                    $(stringify!($m) => return Ok(lend2(slf, &$src.$m).into_any()),)*
+                    _ => {}
+                }
+            };
+        }
+        if Columns::NAMES.contains(&name) {
+            let c = me.parsed(py);
+            cols!(c; nlayers, ethertype, vlan, vlan_depth, l3_off, l4_off, payload_off, ip_version,
+                l4proto, ttl, src4, dst4, sport, dport, tcp_flags, seq, ack, window, payload_len,
+                frag, tunnel, vni, inner_ethertype, inner_l3_off, inner_l4_off, inner_l4proto,
+                inner_src4, inner_dst4, inner_sport, inner_dport, truncated, malformed;
+                layers, layer_off, src6, dst6);
+        }
+        let v = me.verified(py);
+        cols!(v; csum_ip, csum_l4, csum_inner_ip, csum_inner_l4, drop_reason; csum);
+        Err(ConfigError::new_err(format!("no column {name:?}")))
+    }
+
+    /// The `ip_summed` state a device with receive checksum offload `mode` ("none",
+    /// "unnecessary", "complete") gives each packet: arrays `(ip_summed, csum_level, csum)`,
+    /// with `ip_summed` 0 NONE, 1 UNNECESSARY, 2 COMPLETE.
+    fn rx_checksum<'py>(slf: &Bound<'py, Self>, mode: &str) -> PyResult<RxArrays<'py>> {
+        use netcore_core::demux::RxCsumOffload;
+        let offload = match mode {
+            "none" => RxCsumOffload::None,
+            "unnecessary" => RxCsumOffload::Unnecessary,
+            "complete" => RxCsumOffload::Complete,
+            other => {
+                return Err(ConfigError::new_err(format!(
+                    "unknown rx checksum mode {other:?}: use 'none', 'unnecessary' or 'complete'"
+                )));
+            }
+        };
+        let py = slf.py();
+        let me = slf.get();
+        let (cols, verdicts) = (me.parsed(py), me.verified(py));
+        let rx = py.detach(|| demux::rx_csum_batch(&me.inner, cols, verdicts, offload));
+        Ok((
+            PyArray1::from_vec(py, rx.ip_summed),
+            PyArray1::from_vec(py, rx.csum_level),
+            PyArray1::from_vec(py, rx.csum),
+        ))
+    }
+
+    /// Names of the dissection columns.
+    #[staticmethod]
+    fn column_names() -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = Columns::NAMES
+            .iter()
+            .copied()
+            .filter(|n| *n != "drop_reason")
+            .collect();
+        v.extend([
+            "csum",
+            "csum_ip",
+            "csum_l4",
+            "csum_inner_ip",
+            "csum_inner_l4",
+            "drop_reason",
+        ]);
+        v
+    }
+
+    /// Handler assigned to each packet by a `Demux` (0: none), and the unclaimed counts.
+    fn classify(
+        &self,
+        py: Python<'_>,
+        demux: &crate::demux::PyDemux,
+    ) -> PyResult<crate::demux::Classified> {
+        let cols = self.parsed(py);
+        demux.classify(py, cols)
     }
 
     /// Bytes of packet `i` (a copy; use `data` and `offset` for zero-copy views).

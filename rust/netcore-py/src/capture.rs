@@ -22,14 +22,26 @@ fn poisoned() -> PyErr {
 #[pyclass(frozen, module = "netcore._netcore", name = "Reader")]
 pub struct PyReader {
     inner: Mutex<CaptureReader>,
+    /// Tables that batches read here are dissected with.
+    tables: std::sync::Arc<netcore_core::demux::Tables>,
 }
 
 #[pymethods]
 impl PyReader {
     /// `source` is a path (str or os.PathLike) or a binary file object with `read(n)`.
     #[new]
-    #[pyo3(signature = (source, *, strict = true, mmap = true))]
-    fn new(py: Python<'_>, source: &Bound<'_, PyAny>, strict: bool, mmap: bool) -> PyResult<Self> {
+    #[pyo3(signature = (source, *, strict = true, mmap = true, demux = None))]
+    fn new(
+        py: Python<'_>,
+        source: &Bound<'_, PyAny>,
+        strict: bool,
+        mmap: bool,
+        demux: Option<&crate::demux::PyDemux>,
+    ) -> PyResult<Self> {
+        let tables = match demux {
+            Some(d) => d.snapshot()?,
+            None => std::sync::Arc::new(netcore_core::demux::Tables::new()),
+        };
         let is_path = source.is_instance_of::<PyString>() || source.hasattr("__fspath__")?;
         let reader = if is_path {
             let path: std::path::PathBuf = source.extract()?;
@@ -52,6 +64,7 @@ impl PyReader {
         };
         Ok(PyReader {
             inner: Mutex::new(reader),
+            tables,
         })
     }
 
@@ -61,7 +74,7 @@ impl PyReader {
             Ok(mut r) => r.next_batch(size),
             Err(_) => Ok(None),
         })?;
-        Ok(batch.map(|inner| PyBatch { inner }))
+        Ok(batch.map(|inner| PyBatch::new(inner, self.tables.clone())))
     }
 
     /// What is known about the capture so far, as a dict.

@@ -4,9 +4,13 @@
 //! releases the GIL around the work (see [`detach::run_detached`]), and converts results and
 //! errors back. Batch columns are lent to numpy without copying.
 
+// PyO3 extracts Python arguments into owned values; taking them by value is the idiom.
+#![allow(clippy::needless_pass_by_value)]
+
 mod batch;
 mod capture;
 mod conv;
+mod demux;
 mod detach;
 mod errors;
 mod pyio;
@@ -24,10 +28,13 @@ mod _netcore {
     use crate::capture::PyReader;
     #[pymodule_export]
     use crate::capture::PyWriter;
+    #[pymodule_export]
+    use crate::demux::PyDemux;
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+        crate::demux::register_names(m)?;
         crate::errors::register(m)
     }
 }

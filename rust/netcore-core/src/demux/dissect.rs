@@ -1,0 +1,839 @@
+//! The dissector: from link type and bytes to a [`Row`] of header fields and layer offsets.
+//!
+//! It walks the packet the way the receive path demultiplexes it (`eth_type_trans` → `ptype`
+//! handler → `ip_rcv` → `inet_protos` handler → UDP encapsulation socket), reading fields at
+//! fixed offsets with bounds checks and allocating nothing. Lengths are validated as the kernel
+//! validates them, and a packet whose own lengths are inconsistent is marked malformed with the
+//! kernel's drop reason; a packet merely cut by the capture's snaplen is marked truncated.
+
+use super::columns::{MAX_LAYERS, NONE16, Row};
+use super::table::{Encap, Tables};
+use crate::capture::LinkType;
+use crate::drop_reason::DropReason;
+use crate::wire::Layer;
+
+/// Most encapsulations followed (tunnels in tunnels, ICMP errors quoting tunnels).
+const MAX_DEPTH: u8 = 4;
+/// Most VLAN tags followed.
+const MAX_TAGS: usize = 8;
+/// Most MPLS labels followed in one stack.
+const MAX_LABELS: usize = 32;
+/// Most IPv6 extension headers followed (a longer chain is treated as a loop).
+const MAX_EXT: usize = 16;
+
+#[inline]
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+#[inline]
+fn be32(b: &[u8], at: usize) -> Option<u32> {
+    let s = b.get(at..at + 4)?;
+    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+/// What to parse next.
+#[derive(Debug, Clone, Copy)]
+enum Next {
+    /// A frame of this link type at this offset.
+    Link(u16, usize),
+    /// An Ethernet frame.
+    Ether(usize),
+    /// A payload selected by ethertype.
+    EtherType(u16, usize),
+    /// An IP packet whose version is read from its first nibble.
+    IpAny(usize),
+    Ipv4(usize),
+    Ipv6(usize),
+    /// A transport header: protocol, offset, end of the IP payload, IPv6?
+    L4(u8, usize, usize, bool),
+    Done,
+}
+
+struct Walk<'a> {
+    pkt: &'a [u8],
+    /// The capture holds fewer bytes than the wire carried.
+    cut: bool,
+    tables: &'a Tables,
+    row: Row,
+    /// Encapsulation depth: 0 outer packet, 1 the first tunnel's inner packet, …
+    depth: u8,
+    /// Inside the datagram quoted by an ICMP error: headers may be partial, lengths lie.
+    quoted: bool,
+    /// The outer network layer has been recorded.
+    have_l3: bool,
+}
+
+/// Dissects one packet.
+#[must_use]
+pub fn dissect(pkt: &[u8], wirelen: u32, linktype: u16, tables: &Tables) -> Row {
+    let mut w = Walk {
+        pkt,
+        cut: (pkt.len() as u64) < u64::from(wirelen),
+        tables,
+        row: Row::default(),
+        depth: 0,
+        quoted: false,
+        have_l3: false,
+    };
+    let mut next = Next::Link(linktype, 0);
+    // Each step consumes a header, so the walk ends; the bound is a second guard (against
+    // chains of AH headers, for one).
+    for _ in 0..64 {
+        next = match next {
+            Next::Done => break,
+            Next::Link(lt, off) => w.link(lt, off),
+            Next::Ether(off) => w.ether(off),
+            Next::EtherType(t, off) => w.ethertype(t, off),
+            Next::IpAny(off) => match pkt.get(off).map(|b| b >> 4) {
+                Some(4) => Next::Ipv4(off),
+                Some(6) => Next::Ipv6(off),
+                Some(_) => Next::Done,
+                None => w.short(),
+            },
+            Next::Ipv4(off) => w.ipv4(off),
+            Next::Ipv6(off) => w.ipv6(off),
+            Next::L4(proto, off, end, v6) => w.l4(proto, off, end, v6),
+        };
+    }
+    w.row
+}
+
+impl Walk<'_> {
+    /// Records a layer; false when the layer list is full (dissection stops there).
+    fn layer(&mut self, l: Layer, off: usize) -> bool {
+        let n = usize::from(self.row.nlayers);
+        let Ok(off) = u16::try_from(off) else {
+            return false;
+        };
+        if n >= MAX_LAYERS || off == NONE16 {
+            return false;
+        }
+        self.row.layers[n] = l as u8;
+        self.row.layer_off[n] = off;
+        self.row.nlayers += 1;
+        true
+    }
+
+    /// A header ending at `end` does not fit in the captured bytes.
+    fn short(&mut self) -> Next {
+        if self.quoted {
+            // ICMP errors quote only the start of a datagram: running out is expected.
+        } else if self.cut {
+            self.row.truncated = true;
+        } else {
+            self.malformed(DropReason::PktTooSmall);
+        }
+        Next::Done
+    }
+
+    /// Like [`Walk::short`], recording `layer` first when any byte of its header was captured
+    /// (a dissector that starts on a header names it, as tshark does).
+    fn cut_at(&mut self, layer: Layer, off: usize) -> Next {
+        if off < self.pkt.len() {
+            self.layer(layer, off);
+        }
+        self.short()
+    }
+
+    fn malformed(&mut self, reason: DropReason) -> Next {
+        if !self.row.malformed && !self.quoted {
+            self.row.malformed = true;
+            self.row.drop_reason = reason as u16;
+        }
+        Next::Done
+    }
+
+    fn link(&mut self, linktype: u16, off: usize) -> Next {
+        match LinkType(linktype) {
+            LinkType::ETHERNET => Next::Ether(off),
+            LinkType::RAW | LinkType(12 | 14) => Next::IpAny(off),
+            LinkType::IPV4 => Next::Ipv4(off),
+            LinkType::IPV6 => Next::Ipv6(off),
+            LinkType::LINUX_SLL => {
+                // Packet type, ARPHRD type, address length, 8 address bytes, protocol.
+                let Some(proto) = be16(self.pkt, off + 14) else {
+                    return self.cut_at(Layer::Sll, off);
+                };
+                self.layer(Layer::Sll, off);
+                Self::sll_protocol(proto, off + 16)
+            }
+            LinkType::LINUX_SLL2 => {
+                // Protocol first, then reserved, ifindex, ARPHRD, type, address length, address.
+                if self.pkt.len() < off + 20 {
+                    return self.cut_at(Layer::Sll2, off);
+                }
+                let proto = be16(self.pkt, off).unwrap_or(0);
+                self.layer(Layer::Sll2, off);
+                Self::sll_protocol(proto, off + 20)
+            }
+            LinkType::NULL | LinkType::LOOP => {
+                let Some(b) = self.pkt.get(off..off + 4) else {
+                    return self.cut_at(Layer::Null, off);
+                };
+                let loop_ = LinkType(linktype) == LinkType::LOOP;
+                self.layer(Layer::Null, off);
+                // NULL carries the family in the capturing host's byte order: when the high
+                // half is zero the value is big-endian-small, otherwise it is little-endian.
+                let family = if loop_ || (b[0] == 0 && b[1] == 0) {
+                    u32::from_be_bytes([b[0], b[1], b[2], b[3]])
+                } else {
+                    u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+                };
+                match family {
+                    2 => Next::Ipv4(off + 4),
+                    // AF_INET6 differs by OS: 24 (BSDs), 28 (FreeBSD), 30 (macOS), 10 (Linux).
+                    10 | 24 | 28 | 30 => Next::Ipv6(off + 4),
+                    _ => Next::Done,
+                }
+            }
+            _ => Next::Done,
+        }
+    }
+
+    /// The protocol field of Linux cooked captures: an ethertype, except for the
+    /// `ETH_P_802_3` (1) and `ETH_P_802_2` (4) pseudo-values (Linux `if_ether.h`).
+    fn sll_protocol(proto: u16, off: usize) -> Next {
+        match proto {
+            0x0001 | 0x0004 => Next::Done,
+            t => Next::EtherType(t, off),
+        }
+    }
+
+    fn ether(&mut self, off: usize) -> Next {
+        let Some(t) = be16(self.pkt, off + 12) else {
+            return self.cut_at(Layer::Ethernet, off);
+        };
+        if !self.layer(Layer::Ethernet, off) {
+            return Next::Done;
+        }
+        // Below 0x0600 the field is an 802.3 length: LLC follows, not an ethertype.
+        if t < 0x0600 {
+            return Next::Done;
+        }
+        Next::EtherType(t, off + 14)
+    }
+
+    fn ethertype(&mut self, mut t: u16, mut off: usize) -> Next {
+        // 802.1Q / 802.1ad tags, any depth up to MAX_TAGS.
+        let mut tags = 0;
+        while matches!(t, 0x8100 | 0x88a8 | 0x9100) {
+            if tags == MAX_TAGS {
+                return Next::Done;
+            }
+            let layer = if t == 0x88a8 {
+                Layer::Qinq
+            } else {
+                Layer::Vlan
+            };
+            let (Some(tci), Some(inner)) = (be16(self.pkt, off), be16(self.pkt, off + 2)) else {
+                return self.cut_at(layer, off);
+            };
+            if !self.layer(layer, off) {
+                return Next::Done;
+            }
+            if self.depth == 0 && !self.quoted {
+                if self.row.vlan_depth == 0 {
+                    self.row.vlan = tci & 0x0fff;
+                }
+                self.row.vlan_depth += 1;
+            }
+            tags += 1;
+            t = inner;
+            off += 4;
+        }
+        match t {
+            0x0800 => {
+                self.note_ethertype(t);
+                Next::Ipv4(off)
+            }
+            0x86dd => {
+                self.note_ethertype(t);
+                Next::Ipv6(off)
+            }
+            // ARP, and RARP (RFC 903) which shares its format.
+            0x0806 | 0x8035 => {
+                self.note_ethertype(t);
+                // Fixed part, then two hardware and two protocol addresses.
+                let (Some(&hlen), Some(&plen)) = (self.pkt.get(off + 4), self.pkt.get(off + 5))
+                else {
+                    return self.cut_at(Layer::Arp, off);
+                };
+                let end = off + 8 + 2 * (usize::from(hlen) + usize::from(plen));
+                if self.pkt.len() < end {
+                    return self.cut_at(Layer::Arp, off);
+                }
+                self.layer(Layer::Arp, off);
+                Next::Done
+            }
+            0x8847 | 0x8848 => {
+                self.note_ethertype(t);
+                self.mpls(off)
+            }
+            other => {
+                self.note_ethertype(other);
+                Next::Done
+            }
+        }
+    }
+
+    fn note_ethertype(&mut self, t: u16) {
+        if self.quoted {
+            return;
+        }
+        if self.depth == 0 && self.row.ethertype == 0 {
+            self.row.ethertype = t;
+        } else if self.depth == 1 && self.row.inner_ethertype == 0 {
+            self.row.inner_ethertype = t;
+        }
+    }
+
+    /// An MPLS label stack, recorded as one layer (as Wireshark names it).
+    fn mpls(&mut self, mut off: usize) -> Next {
+        if !self.layer(Layer::Mpls, off) {
+            return Next::Done;
+        }
+        for _ in 0..MAX_LABELS {
+            let Some(entry) = be32(self.pkt, off) else {
+                return self.short();
+            };
+            off += 4;
+            if entry & 0x100 != 0 {
+                // Bottom of stack: the payload is guessed from its first nibble, as Linux's
+                // MPLS input and Wireshark do for label-switched IP.
+                return match self.pkt.get(off).map(|b| b >> 4) {
+                    Some(4) => Next::Ipv4(off),
+                    Some(6) => Next::Ipv6(off),
+                    _ => Next::Done,
+                };
+            }
+        }
+        Next::Done
+    }
+
+    /// Records the network layer's fields at the depth being walked.
+    fn note_l3(&mut self, off: usize, version: u8) {
+        if self.quoted {
+            return;
+        }
+        if self.depth == 0 && !self.have_l3 {
+            self.have_l3 = true;
+            self.row.l3_off = u16::try_from(off).unwrap_or(NONE16);
+            self.row.ip_version = version;
+        } else if self.depth == 1 && self.row.inner_l3_off == NONE16 {
+            self.row.inner_l3_off = u16::try_from(off).unwrap_or(NONE16);
+            if self.row.inner_ethertype == 0 {
+                self.row.inner_ethertype = if version == 4 { 0x0800 } else { 0x86dd };
+            }
+        }
+    }
+
+    fn outer(&self) -> bool {
+        self.depth == 0 && !self.quoted
+    }
+
+    fn ipv4(&mut self, off: usize) -> Next {
+        let pkt = self.pkt;
+        let Some(&vihl) = pkt.get(off) else {
+            return self.cut_at(Layer::Ipv4, off);
+        };
+        // ip_rcv_core: version must be 4 and IHL at least 5, else IP_INHDR.
+        if vihl >> 4 != 4 {
+            // A link layer or ethertype that announced IPv4 names the layer even when the
+            // version is wrong; a tunnel's wrong inner version is just not IPv4.
+            if self.depth == 0 && !self.quoted {
+                self.layer(Layer::Ipv4, off);
+            }
+            return if self.quoted {
+                Next::Done
+            } else {
+                self.malformed(DropReason::IpInhdr)
+            };
+        }
+        if vihl & 0x0f < 5 {
+            self.layer(Layer::Ipv4, off);
+            return if self.quoted {
+                Next::Done
+            } else {
+                self.malformed(DropReason::IpInhdr)
+            };
+        }
+        let hlen = usize::from(vihl & 0x0f) * 4;
+        if pkt.len() < off + hlen.max(20) {
+            if self.quoted && pkt.len() >= off + 20 {
+                // A quoted header cut inside its options: fields are still readable.
+            } else {
+                return self.cut_at(Layer::Ipv4, off);
+            }
+        }
+        let mut total = usize::from(be16(pkt, off + 2).unwrap_or(0));
+        if total == 0 && !self.quoted {
+            // Captured on a sender doing TSO, a super-packet's length is not filled in yet:
+            // take the frame's length, as Wireshark does ("reported as 0, presumed TSO").
+            total = pkt.len().saturating_sub(off);
+        }
+        // ip_rcv_core: a total length beyond the packet is PKT_TOO_SMALL; below the header,
+        // IP_INHDR. The wire length counts; the capture may hold less.
+        if !self.quoted && total < hlen {
+            self.layer(Layer::Ipv4, off);
+            return self.malformed(DropReason::IpInhdr);
+        }
+        let wire_room = self.wire_room(off);
+        if !self.quoted && total > wire_room {
+            // The kernel drops it here; dissection goes on over the bytes that are present,
+            // so that the headers can still be inspected (as Wireshark does).
+            self.malformed(DropReason::PktTooSmall);
+            total = pkt.len().saturating_sub(off);
+        }
+        if !self.layer(Layer::Ipv4, off) {
+            return Next::Done;
+        }
+        self.note_l3(off, 4);
+        let frag = be16(pkt, off + 6).unwrap_or(0);
+        let (more, offset) = (frag & 0x2000 != 0, frag & 0x1fff);
+        let proto = pkt.get(off + 9).copied().unwrap_or(0);
+        let src = be32(pkt, off + 12).unwrap_or(0);
+        let dst = be32(pkt, off + 16).unwrap_or(0);
+        if self.outer() {
+            self.row.ttl = pkt.get(off + 8).copied().unwrap_or(0);
+            self.row.src4 = src;
+            self.row.dst4 = dst;
+            self.row.l4proto = proto;
+            self.row.frag = if offset != 0 { 2 } else { u8::from(more) };
+            self.row.payload_len = total.saturating_sub(hlen) as u32;
+        } else if self.depth == 1 && !self.quoted && self.row.inner_src4 == 0 {
+            self.row.inner_src4 = src;
+            self.row.inner_dst4 = dst;
+            self.row.inner_l4proto = proto;
+        }
+        // Fragments carry no transport header to demultiplex until reassembled (ip_defrag
+        // runs before the protocol handler); only a first fragment has one, and it is not
+        // complete, so dissection stops at the network layer for every fragment.
+        if more || offset != 0 {
+            return Next::Done;
+        }
+        let end = if self.quoted { pkt.len() } else { off + total };
+        Next::L4(proto, off + hlen, end, false)
+    }
+
+    /// Bytes the wire carried from `off` on (the captured bytes when not cut).
+    fn wire_room(&self, off: usize) -> usize {
+        // The captured length is the wire length unless `cut`; when cut, any length may be
+        // true, so only the captured bytes bound nothing.
+        if self.cut {
+            usize::MAX
+        } else {
+            self.pkt.len().saturating_sub(off)
+        }
+    }
+
+    fn ipv6(&mut self, off: usize) -> Next {
+        let pkt = self.pkt;
+        let Some(&v) = pkt.get(off) else {
+            return self.cut_at(Layer::Ipv6, off);
+        };
+        if v >> 4 != 6 {
+            if self.depth == 0 && !self.quoted {
+                self.layer(Layer::Ipv6, off);
+            }
+            return if self.quoted {
+                Next::Done
+            } else {
+                self.malformed(DropReason::IpInhdr)
+            };
+        }
+        if pkt.len() < off + 40 {
+            return self.cut_at(Layer::Ipv6, off);
+        }
+        let mut plen = usize::from(be16(pkt, off + 4).unwrap_or(0));
+        if plen == 0 && !self.quoted {
+            // A jumbogram, or a BIG TCP super-packet captured before the kernel inserted its
+            // hop-by-hop jumbo header: the payload runs to the end of the frame.
+            plen = pkt.len().saturating_sub(off + 40);
+        }
+        // ipv6_rcv: a payload length beyond the packet is PKT_TOO_SMALL.
+        if !self.quoted && plen > self.wire_room(off + 40) {
+            // Dropped by ipv6_rcv; dissected on over the bytes present.
+            self.malformed(DropReason::PktTooSmall);
+            plen = pkt.len().saturating_sub(off + 40);
+        }
+        if !self.layer(Layer::Ipv6, off) {
+            return Next::Done;
+        }
+        self.note_l3(off, 6);
+        let mut src = [0u8; 16];
+        let mut dst = [0u8; 16];
+        src.copy_from_slice(&pkt[off + 8..off + 24]);
+        dst.copy_from_slice(&pkt[off + 24..off + 40]);
+        if self.outer() {
+            self.row.ttl = pkt[off + 7];
+            self.row.src6 = src;
+            self.row.dst6 = dst;
+        }
+        let end = if self.quoted {
+            pkt.len()
+        } else {
+            off + 40 + plen
+        };
+        self.ipv6_ext(pkt[off + 6], off + 40, end)
+    }
+
+    /// Walks IPv6 extension headers (RFC 8200 section 4) to the upper-layer protocol.
+    fn ipv6_ext(&mut self, mut nh: u8, mut off: usize, end: usize) -> Next {
+        let mut first = true;
+        for _ in 0..MAX_EXT {
+            let layer = match nh {
+                // Hop-by-hop is only valid first (RFC 8200 section 4.1; ipv6_rcv drops it
+                // elsewhere as a bad extension header).
+                0 if !first => {
+                    return self.malformed(DropReason::Ipv6BadExthdr);
+                }
+                0 => Layer::Ipv6HopOpts,
+                43 => Layer::Ipv6Routing,
+                44 => Layer::Ipv6Frag,
+                60 => Layer::Ipv6DstOpts,
+                51 => {
+                    // AH: length in 4-byte units minus 2 (RFC 4302); skipped by length.
+                    let Some(&len) = self.pkt.get(off + 1) else {
+                        return self.short();
+                    };
+                    let next = self.pkt.get(off).copied().unwrap_or(59);
+                    nh = next;
+                    off += (usize::from(len) + 2) * 4;
+                    first = false;
+                    continue;
+                }
+                _ => return self.upper6(nh, off, end),
+            };
+            let (Some(&next), Some(&len)) = (self.pkt.get(off), self.pkt.get(off + 1)) else {
+                return self.cut_at(layer, off);
+            };
+            let hlen = if nh == 44 {
+                8
+            } else {
+                (usize::from(len) + 1) * 8
+            };
+            if off + hlen > end && !self.quoted {
+                self.layer(layer, off);
+                return self.malformed(DropReason::Ipv6BadExthdr);
+            }
+            // A full layer list stops recording, not the walk: the chain must still be checked.
+            self.layer(layer, off);
+            if nh == 44 {
+                let Some(fo) = be16(self.pkt, off + 2) else {
+                    return self.short();
+                };
+                let (offset, more) = (fo >> 3, fo & 1 != 0);
+                if self.outer() {
+                    self.row.frag = if offset != 0 { 2 } else { u8::from(more) };
+                    self.row.l4proto = next;
+                }
+                if offset != 0 || more {
+                    return Next::Done;
+                }
+            }
+            nh = next;
+            off += hlen;
+            first = false;
+        }
+        // More extension headers than any real stack emits: treated as a loop.
+        self.malformed(DropReason::Ipv6BadExthdr)
+    }
+
+    fn upper6(&mut self, nh: u8, off: usize, end: usize) -> Next {
+        if self.outer() {
+            self.row.l4proto = nh;
+            self.row.payload_len = end.saturating_sub(off) as u32;
+        } else if self.depth == 1 && !self.quoted && self.row.inner_l4proto == 0 {
+            self.row.inner_l4proto = nh;
+        }
+        Next::L4(nh, off, end, true)
+    }
+
+    fn note_l4(&mut self, off: usize, payload: usize, sport: u16, dport: u16) {
+        if self.outer() {
+            self.row.l4_off = u16::try_from(off).unwrap_or(NONE16);
+            self.row.payload_off = u16::try_from(payload).unwrap_or(NONE16);
+            self.row.sport = sport;
+            self.row.dport = dport;
+        } else if self.depth == 1 && !self.quoted && self.row.inner_l4_off == NONE16 {
+            self.row.inner_l4_off = u16::try_from(off).unwrap_or(NONE16);
+            self.row.inner_sport = sport;
+            self.row.inner_dport = dport;
+        }
+    }
+
+    fn enter_tunnel(&mut self, kind: Layer, vni: u32) -> bool {
+        if self.depth >= MAX_DEPTH {
+            return false;
+        }
+        if self.depth == 0 && !self.quoted && self.row.tunnel == 0 {
+            self.row.tunnel = kind as u8;
+            self.row.vni = vni;
+        }
+        if !self.quoted {
+            self.depth += 1;
+        }
+        true
+    }
+
+    #[allow(clippy::too_many_lines)] // one arm per transport protocol reads best in one place
+    fn l4(&mut self, proto: u8, off: usize, end: usize, v6: bool) -> Next {
+        let pkt = self.pkt;
+        let room = end.saturating_sub(off);
+        if room == 0 && !self.quoted {
+            // An empty payload holds no transport header to dissect.
+            return Next::Done;
+        }
+        match proto {
+            6 => {
+                // tcp_v4_rcv: data offset below 5 words or beyond the segment: PKT_TOO_SMALL.
+                let need = if self.quoted { 8 } else { 20 };
+                if room < need && !self.quoted {
+                    self.layer(Layer::Tcp, off);
+                    return self.malformed(DropReason::PktTooSmall);
+                }
+                if pkt.len() < off + need {
+                    return self.cut_at(Layer::Tcp, off);
+                }
+                self.layer(Layer::Tcp, off);
+                let (sport, dport) = (be16(pkt, off).unwrap_or(0), be16(pkt, off + 2).unwrap_or(0));
+                if self.quoted {
+                    return Next::Done;
+                }
+                let doff = usize::from(pkt[off + 12] >> 4) * 4;
+                if doff < 20 || doff > room {
+                    return self.malformed(DropReason::PktTooSmall);
+                }
+                self.note_l4(off, off + doff, sport, dport);
+                if self.outer() {
+                    self.row.seq = be32(pkt, off + 4).unwrap_or(0);
+                    self.row.ack = be32(pkt, off + 8).unwrap_or(0);
+                    self.row.tcp_flags =
+                        u16::from(pkt[off + 13]) | (u16::from(pkt[off + 12] & 0x01) << 8);
+                    self.row.window = be16(pkt, off + 14).unwrap_or(0);
+                    self.row.payload_len = (room - doff) as u32;
+                }
+                if pkt.len() < off + doff {
+                    return self.short();
+                }
+                Next::Done
+            }
+            17 => {
+                if room < 8 && !self.quoted {
+                    self.layer(Layer::Udp, off);
+                    return self.malformed(DropReason::PktTooSmall);
+                }
+                if pkt.len() < off + 8 {
+                    return self.cut_at(Layer::Udp, off);
+                }
+                self.layer(Layer::Udp, off);
+                let (sport, dport) = (be16(pkt, off).unwrap_or(0), be16(pkt, off + 2).unwrap_or(0));
+                if self.quoted {
+                    return Next::Done;
+                }
+                let ulen = usize::from(be16(pkt, off + 4).unwrap_or(0));
+                // __udp4_lib_rcv: a length below the header or beyond the IP payload is a
+                // short packet (PKT_TOO_SMALL); a shorter one trims the IP payload.
+                if ulen < 8 || ulen > room {
+                    return self.malformed(DropReason::PktTooSmall);
+                }
+                self.note_l4(off, off + 8, sport, dport);
+                if self.outer() {
+                    self.row.payload_len = (ulen - 8) as u32;
+                }
+                let end = off + ulen;
+                match self.tables.encap(dport) {
+                    Some(Encap::Vxlan) => self.vxlan(off + 8, end),
+                    Some(Encap::Geneve) => self.geneve(off + 8, end),
+                    None => Next::Done,
+                }
+            }
+            1 | 58 => {
+                let layer = if proto == 1 {
+                    Layer::Icmp
+                } else {
+                    Layer::Icmpv6
+                };
+                if room < 4 && !self.quoted {
+                    self.layer(layer, off);
+                    return self.malformed(DropReason::PktTooSmall);
+                }
+                if pkt.len() < off + 4 {
+                    return self.cut_at(layer, off);
+                }
+                self.layer(layer, off);
+                if self.quoted {
+                    return Next::Done;
+                }
+                let ty = pkt[off];
+                self.note_l4(off, off + 8, 0, 0);
+                if self.outer() {
+                    self.row.payload_len = room.saturating_sub(8) as u32;
+                }
+                // Error messages quote the invoking datagram after 8 bytes (RFC 792, RFC 4443).
+                let error = if proto == 1 {
+                    matches!(ty, 3 | 4 | 5 | 11 | 12)
+                } else {
+                    matches!(ty, 1..=4)
+                };
+                if error && pkt.len() > off + 8 && self.depth < MAX_DEPTH {
+                    self.quoted = true;
+                    return if proto == 1 {
+                        Next::Ipv4(off + 8)
+                    } else {
+                        Next::Ipv6(off + 8)
+                    };
+                }
+                Next::Done
+            }
+            132 => {
+                let need = if self.quoted { 8 } else { 12 };
+                if room < need && !self.quoted {
+                    self.layer(Layer::Sctp, off);
+                    return self.malformed(DropReason::PktTooSmall);
+                }
+                if pkt.len() < off + need {
+                    return self.cut_at(Layer::Sctp, off);
+                }
+                self.layer(Layer::Sctp, off);
+                let (sport, dport) = (be16(pkt, off).unwrap_or(0), be16(pkt, off + 2).unwrap_or(0));
+                self.note_l4(off, off + 12, sport, dport);
+                if self.outer() {
+                    self.row.payload_len = room.saturating_sub(12) as u32;
+                }
+                Next::Done
+            }
+            47 => self.gre(off, end),
+            51 => {
+                // AH over IPv4 (RFC 4302): skipped by its length, like an IPv6 extension
+                // header, to the protocol it protects.
+                let (Some(&next), Some(&len)) = (pkt.get(off), pkt.get(off + 1)) else {
+                    return self.short();
+                };
+                let hlen = (usize::from(len) + 2) * 4;
+                if off + hlen > end {
+                    return self.malformed(DropReason::PktTooSmall);
+                }
+                if self.outer() {
+                    self.row.l4proto = next;
+                }
+                Next::L4(next, off + hlen, end, v6)
+            }
+            143 => {
+                // Ethernet directly over IPv6 (RFC 8986 "End.DX2"): an encapsulated frame.
+                if self.quoted || !self.enter_tunnel(Layer::Ipv6, 0) {
+                    return Next::Done;
+                }
+                Next::Ether(off)
+            }
+            4 | 41 => {
+                // IP in IP (RFC 2003) and IPv6 in IP (RFC 4213): the payload is the packet.
+                let kind = if proto == 4 { Layer::Ipv4 } else { Layer::Ipv6 };
+                if self.quoted || !self.enter_tunnel(kind, 0) {
+                    return Next::Done;
+                }
+                if proto == 4 {
+                    Next::Ipv4(off)
+                } else {
+                    Next::Ipv6(off)
+                }
+            }
+            _ => Next::Done,
+        }
+    }
+
+    fn gre(&mut self, off: usize, end: usize) -> Next {
+        let pkt = self.pkt;
+        let (Some(flags), Some(proto)) = (be16(pkt, off), be16(pkt, off + 2)) else {
+            return self.cut_at(Layer::Gre, off);
+        };
+        if !self.layer(Layer::Gre, off) || self.quoted {
+            return Next::Done;
+        }
+        let version = flags & 0x7;
+        // RFC 2784/2890 (version 0): C, K, S bits add 4 bytes each; version 1 is PPTP's
+        // enhanced GRE (RFC 2637) with a mandatory key and optional sequence and ack numbers.
+        let mut hlen = 4;
+        let mut key = 0;
+        if flags & 0x8000 != 0 {
+            hlen += 4;
+        }
+        if flags & 0x2000 != 0 {
+            key = be32(pkt, off + hlen).unwrap_or(0);
+            hlen += 4;
+        }
+        if flags & 0x1000 != 0 {
+            hlen += 4;
+        }
+        if version == 1 && flags & 0x0080 != 0 {
+            hlen += 4;
+        }
+        if version > 1 {
+            return self.malformed(DropReason::GreInvalidHdr);
+        }
+        if off + hlen > end {
+            return self.malformed(DropReason::PktTooSmall);
+        }
+        if pkt.len() < off + hlen {
+            return self.cut_at(Layer::Gre, off);
+        }
+        self.note_l4(off, off + hlen, 0, 0);
+        let inner = off + hlen;
+        match proto {
+            0x0800 | 0x86dd | 0x6558 | 0x8847 if self.enter_tunnel(Layer::Gre, key) => {
+                match proto {
+                    0x6558 => Next::Ether(inner),
+                    t => Next::EtherType(t, inner),
+                }
+            }
+            _ => Next::Done,
+        }
+    }
+
+    fn vxlan(&mut self, off: usize, end: usize) -> Next {
+        if end < off + 8 {
+            return self.malformed(DropReason::VxlanInvalidHdr);
+        }
+        let Some(word) = be32(self.pkt, off) else {
+            return self.cut_at(Layer::Vxlan, off);
+        };
+        let Some(vni) = be32(self.pkt, off + 4) else {
+            return self.cut_at(Layer::Vxlan, off);
+        };
+        self.layer(Layer::Vxlan, off);
+        // RFC 7348: the I flag must be set for a valid VNI (vxlan_rcv drops otherwise).
+        if word & 0x0800_0000 == 0 {
+            return self.malformed(DropReason::VxlanInvalidHdr);
+        }
+        if !self.enter_tunnel(Layer::Vxlan, vni >> 8) {
+            return Next::Done;
+        }
+        Next::Ether(off + 8)
+    }
+
+    fn geneve(&mut self, off: usize, end: usize) -> Next {
+        let pkt = self.pkt;
+        let (Some(&b0), Some(proto), Some(vni)) =
+            (pkt.get(off), be16(pkt, off + 2), be32(pkt, off + 4))
+        else {
+            return self.cut_at(Layer::Geneve, off);
+        };
+        let hlen = 8 + usize::from(b0 & 0x3f) * 4;
+        self.layer(Layer::Geneve, off);
+        // RFC 8926: version 0 only; options must fit in the datagram.
+        if b0 >> 6 != 0 || off + hlen > end {
+            return self.malformed(DropReason::GeneveInvalidHdr);
+        }
+        if pkt.len() < off + hlen {
+            return self.cut_at(Layer::Geneve, off);
+        }
+        if !self.enter_tunnel(Layer::Geneve, vni >> 8) {
+            return Next::Done;
+        }
+        match proto {
+            0x6558 => Next::Ether(off + hlen),
+            t => Next::EtherType(t, off + hlen),
+        }
+    }
+}

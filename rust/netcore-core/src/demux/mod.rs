@@ -1,0 +1,33 @@
+//! Protocol demultiplexing: dissection of batches into header columns, checksum verification,
+//! and the tables that hand packets to registered handlers.
+//!
+//! The flow mirrors the kernel's receive path: link type → ethertype (`ptype_base`) → IP
+//! (`ip_rcv` checks) → IP protocol (`inet_protos`) → UDP encapsulation ports (VXLAN, Geneve)
+//! → the inner packet, again. Nothing is allocated per packet: a batch gets one set of
+//! columns.
+
+mod columns;
+mod dissect;
+mod table;
+mod verify;
+
+pub use columns::{Columns, MAX_LAYERS, NONE16, Row};
+pub use dissect::dissect;
+pub use table::{Encap, HandlerId, Match, Tables, Unclaimed};
+pub use verify::{
+    CsumColumns, MAX_CSUM_LEVEL, RxCsumColumns, RxCsumOffload, Verdict, rx_csum_batch,
+    rx_csum_state, verify_batch,
+};
+
+use crate::batch::Batch;
+
+/// Dissects every packet of `batch`.
+#[must_use]
+pub fn dissect_batch(batch: &Batch, tables: &Tables) -> Columns {
+    let mut cols = Columns::with_capacity(batch.len());
+    for i in 0..batch.len() {
+        let pkt = batch.packet(i).unwrap_or(&[]);
+        cols.push(&dissect(pkt, batch.wirelen[i], batch.linktype[i], tables));
+    }
+    cols
+}
