@@ -12,16 +12,38 @@ from netcore.batch import LAYER_NAMES, VERDICTS
 # tshark protocol names → netcore layer names, for the protocols netcore dissects. tshark's
 # other names (pseudo-layers like "ethertype", and protocols above or beside ours) are dropped.
 TSHARK_TO_NETCORE = {
-    "eth": "eth", "vlan": "vlan", "ieee8021ad": "qinq", "mpls": "mpls", "arp": "arp",
-    "sll": "sll", "null": "null", "ip": "ipv4", "ipv6": "ipv6", "ipv6.hopopts": "ipv6.hopopts",
-    "ipv6.routing": "ipv6.routing", "ipv6.fraghdr": "ipv6.fraghdr",
-    "ipv6.dstopts": "ipv6.dstopts", "tcp": "tcp", "udp": "udp", "icmp": "icmp",
-    "icmpv6": "icmpv6", "sctp": "sctp", "gre": "gre", "vxlan": "vxlan", "geneve": "geneve",
+    "eth": "eth",
+    "vlan": "vlan",
+    "ieee8021ad": "qinq",
+    "mpls": "mpls",
+    "arp": "arp",
+    "sll": "sll",
+    "null": "null",
+    "ip": "ipv4",
+    "ipv6": "ipv6",
+    "ipv6.hopopts": "ipv6.hopopts",
+    "ipv6.routing": "ipv6.routing",
+    "ipv6.fraghdr": "ipv6.fraghdr",
+    "ipv6.dstopts": "ipv6.dstopts",
+    "tcp": "tcp",
+    "udp": "udp",
+    "icmp": "icmp",
+    "icmpv6": "icmpv6",
+    "sctp": "sctp",
+    "gre": "gre",
+    "vxlan": "vxlan",
+    "geneve": "geneve",
 }
 # netcore names tshark spells differently.
 NETCORE_ALIASES = {"sll2": "sll"}
-CSUM_FIELDS = {"ipv4": "ip_csum", "tcp": "tcp_csum", "udp": "udp_csum", "icmp": "icmp_csum",
-               "icmpv6": "icmpv6_csum", "sctp": "sctp_csum"}
+CSUM_FIELDS = {
+    "ipv4": "ip_csum",
+    "tcp": "tcp_csum",
+    "udp": "udp_csum",
+    "icmp": "icmp_csum",
+    "icmpv6": "icmpv6_csum",
+    "sctp": "sctp_csum",
+}
 
 
 @dataclass
@@ -81,7 +103,7 @@ def compress(numbers: list[int]) -> str:
 
 
 def expand(spec: str) -> set[int]:
-    """"1-3,5" → {1, 2, 3, 5}."""
+    """ "1-3,5" → {1, 2, 3, 5}."""
     out: set[int] = set()
     for part in spec.split(","):
         a, _, b = part.partition("-")

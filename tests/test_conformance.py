@@ -37,16 +37,19 @@ def test_layers_and_checksums_agree_with_tshark() -> None:
                 agree += 1
                 continue
             if key not in listed:
-                unexplained.append(f"{fid} #{ref['n']}: {diff} tshark={ref['protocols']} "
-                                   f"netcore={pkt.layers}")
+                unexplained.append(
+                    f"{fid} #{ref['n']}: {diff} tshark={ref['protocols']} netcore={pkt.layers}"
+                )
                 continue
             seen_listed.add(key)
             if sorted(listed[key][0]) != sorted(diff):
                 wrong_diff.append(f"{fid} #{ref['n']}: listed {listed[key][0]}, now {diff}")
             explained += 1
     stale = sorted(set(listed) - seen_listed)
-    print(f"tshark conformance: {agree}/{total} packets agree ({100 * agree / total:.2f}%), "
-          f"{explained} differ for a listed reason")
+    print(
+        f"tshark conformance: {agree}/{total} packets agree ({100 * agree / total:.2f}%), "
+        f"{explained} differ for a listed reason"
+    )
     assert not unexplained, "disagreements without a reason:\n" + "\n".join(unexplained[:30])
     assert not wrong_diff, "\n".join(wrong_diff[:30])
     assert not stale, f"listed disagreements that now agree (update the list): {stale[:30]}"

@@ -54,26 +54,38 @@ def one(tmp_path: Path, frame: Any, linktype: int = 1) -> nc.Packet:
 CASES = [
     (Ether() / IP() / TCP(), ["eth", "ipv4", "tcp"]),
     (Ether() / Dot1Q(vlan=5) / IP() / UDP(dport=9), ["eth", "vlan", "ipv4", "udp"]),
-    (Ether() / Dot1AD(vlan=7) / Dot1Q(vlan=8) / Dot1Q(vlan=9) / IPv6() / TCP(),
-     ["eth", "qinq", "vlan", "vlan", "ipv6", "tcp"]),
+    (
+        Ether() / Dot1AD(vlan=7) / Dot1Q(vlan=8) / Dot1Q(vlan=9) / IPv6() / TCP(),
+        ["eth", "qinq", "vlan", "vlan", "ipv6", "tcp"],
+    ),
     (Ether() / ARP(), ["eth", "arp"]),
     (Ether() / MPLS(label=3, s=0) / MPLS(label=4) / IP() / ICMP(), ["eth", "mpls", "ipv4", "icmp"]),
     (Ether() / IP(options=b"\x94\x04\x00\x00") / UDP(), ["eth", "ipv4", "udp"]),
-    (Ether() / IPv6() / IPv6ExtHdrHopByHop() / IPv6ExtHdrRouting() / UDP(),
-     ["eth", "ipv6", "ipv6.hopopts", "ipv6.routing", "udp"]),
+    (
+        Ether() / IPv6() / IPv6ExtHdrHopByHop() / IPv6ExtHdrRouting() / UDP(),
+        ["eth", "ipv6", "ipv6.hopopts", "ipv6.routing", "udp"],
+    ),
     (Ether() / IPv6() / ICMPv6EchoRequest(), ["eth", "ipv6", "icmpv6"]),
     (Ether() / IP() / SCTP(sport=1, dport=2), ["eth", "ipv4", "sctp"]),
     (Ether() / IP() / GRE() / IP() / UDP(), ["eth", "ipv4", "gre", "ipv4", "udp"]),
-    (Ether() / IP() / GRE(proto=0x6558) / Ether() / IP() / TCP(),
-     ["eth", "ipv4", "gre", "eth", "ipv4", "tcp"]),
-    (Ether() / IP() / UDP(dport=4789) / VXLAN(vni=42) / Ether() / IPv6() / TCP(),
-     ["eth", "ipv4", "udp", "vxlan", "eth", "ipv6", "tcp"]),
-    (Ether() / IP() / UDP(dport=6081) / GENEVE(vni=7, proto=0x6558) / Ether() / IP() / UDP(),
-     ["eth", "ipv4", "udp", "geneve", "eth", "ipv4", "udp"]),
+    (
+        Ether() / IP() / GRE(proto=0x6558) / Ether() / IP() / TCP(),
+        ["eth", "ipv4", "gre", "eth", "ipv4", "tcp"],
+    ),
+    (
+        Ether() / IP() / UDP(dport=4789) / VXLAN(vni=42) / Ether() / IPv6() / TCP(),
+        ["eth", "ipv4", "udp", "vxlan", "eth", "ipv6", "tcp"],
+    ),
+    (
+        Ether() / IP() / UDP(dport=6081) / GENEVE(vni=7, proto=0x6558) / Ether() / IP() / UDP(),
+        ["eth", "ipv4", "udp", "geneve", "eth", "ipv4", "udp"],
+    ),
     (Ether() / IP() / IP() / TCP(), ["eth", "ipv4", "ipv4", "tcp"]),
     (Ether() / IP() / IPv6() / UDP(), ["eth", "ipv4", "ipv6", "udp"]),
-    (Ether() / IP(dst="10.0.0.9") / ICMP(type=3, code=3) / IP(src="10.0.0.9") / UDP(dport=53),
-     ["eth", "ipv4", "icmp", "ipv4", "udp"]),
+    (
+        Ether() / IP(dst="10.0.0.9") / ICMP(type=3, code=3) / IP(src="10.0.0.9") / UDP(dport=53),
+        ["eth", "ipv4", "icmp", "ipv4", "udp"],
+    ),
 ]
 
 
@@ -88,8 +100,13 @@ def test_layers_and_checksums(tmp_path: Path, frame: Any, layers: list[str]) -> 
 
 
 def test_fields_of_a_tcp_packet(tmp_path: Path) -> None:
-    frame = Ether() / Dot1Q(vlan=300) / IP(src="10.1.2.3", dst="192.168.0.1", ttl=33) / TCP(
-        sport=1234, dport=443, seq=1000, ack=2000, flags="PA", window=777) / Raw(b"x" * 11)
+    frame = (
+        Ether()
+        / Dot1Q(vlan=300)
+        / IP(src="10.1.2.3", dst="192.168.0.1", ttl=33)
+        / TCP(sport=1234, dport=443, seq=1000, ack=2000, flags="PA", window=777)
+        / Raw(b"x" * 11)
+    )
     b = batch_of(tmp_path, [bytes(frame)])
     assert b.vlan[0] == 300 and b.vlan_depth[0] == 1 and b.ethertype[0] == 0x0800
     assert b.src4[0] == 0x0A010203 and b.dst4[0] == 0xC0A80001 and b.ttl[0] == 33
@@ -105,8 +122,15 @@ def test_fields_of_a_tcp_packet(tmp_path: Path) -> None:
 def test_ipv6_addresses_and_tunnel_fields(tmp_path: Path) -> None:
     frames = [
         bytes(Ether() / IPv6(src="2001:db8::1", dst="2001:db8::2") / UDP(sport=5, dport=6)),
-        bytes(Ether() / IP(src="1.1.1.1", dst="2.2.2.2") / UDP(dport=4789) / VXLAN(vni=0xABCDE)
-              / Ether() / IP(src="10.0.0.1", dst="10.0.0.2") / TCP(sport=7, dport=8)),
+        bytes(
+            Ether()
+            / IP(src="1.1.1.1", dst="2.2.2.2")
+            / UDP(dport=4789)
+            / VXLAN(vni=0xABCDE)
+            / Ether()
+            / IP(src="10.0.0.1", dst="10.0.0.2")
+            / TCP(sport=7, dport=8)
+        ),
     ]
     b = batch_of(tmp_path, frames)
     assert bytes(b.src6[0]) == bytes.fromhex("20010db8" + "0" * 23 + "1")
@@ -133,8 +157,14 @@ def test_checksum_verdicts(tmp_path: Path) -> None:
     assert got[2] == {"ipv4": "good", "udp": "not_present"}
     assert got[3] == {"udp": "illegal"}
     assert got[4]["icmp"] == "bad" and got[5]["sctp"] == "bad"
-    assert [p.drop_reason for p in b] == ["IP_CSUM", "TCP_CSUM", None, "UDP_CSUM", "ICMP_CSUM",
-                                          "SCTP_CSUM"]
+    assert [p.drop_reason for p in b] == [
+        "IP_CSUM",
+        "TCP_CSUM",
+        None,
+        "UDP_CSUM",
+        "ICMP_CSUM",
+        "SCTP_CSUM",
+    ]
     assert not b.malformed.any()
 
 
@@ -147,7 +177,10 @@ def test_link_types(tmp_path: Path) -> None:
     assert one(tmp_path, ip, linktype=101).layers == ["ipv4", "udp"]
     assert one(tmp_path, bytes(IPv6() / TCP()), linktype=229).layers == ["ipv6", "tcp"]
     assert one(tmp_path, CookedLinux(proto=0x0800) / IP() / TCP(), linktype=113).layers == [
-        "sll", "ipv4", "tcp"]
+        "sll",
+        "ipv4",
+        "tcp",
+    ]
     sll2 = struct.pack("!HHIHBB8s", 0x86DD, 0, 3, 1, 0, 6, b"\x02" * 8) + bytes(IPv6() / UDP())
     assert one(tmp_path, sll2, linktype=276).layers == ["sll2", "ipv6", "udp"]
     for family, order in ((2, "<I"), (30, "<I"), (24, ">I")):
@@ -166,15 +199,28 @@ MALFORMED = [
     ("TCP data offset beyond segment", bytes(Ether() / IP() / TCP(dataofs=15)), "PKT_TOO_SMALL"),
     ("UDP length beyond datagram", bytes(Ether() / IP() / UDP(len=500)), "PKT_TOO_SMALL"),
     ("UDP length below header", bytes(Ether() / IP() / UDP(len=4)), "PKT_TOO_SMALL"),
-    ("IPv6 payload length beyond packet", bytes(Ether() / IPv6(plen=4000) / UDP()),
-     "PKT_TOO_SMALL"),
-    ("IPv6 extension header loop", bytes(Ether() / IPv6(nh=44, plen=168)) + bytes(
-        [44, 0, 0, 0, 0, 0, 0, 1] * 19 + [17, 0, 0, 0, 0, 0, 0, 1]) + bytes(UDP()),
-     "IPV6_BAD_EXTHDR"),
-    ("hop-by-hop not first", bytes(Ether() / IPv6() / IPv6ExtHdrRouting() / IPv6ExtHdrHopByHop()
-                                    / UDP()), "IPV6_BAD_EXTHDR"),
-    ("VXLAN without I flag", bytes(Ether() / IP() / UDP(dport=4789) / VXLAN(flags=0) / Ether()),
-     "VXLAN_INVALID_HDR"),
+    (
+        "IPv6 payload length beyond packet",
+        bytes(Ether() / IPv6(plen=4000) / UDP()),
+        "PKT_TOO_SMALL",
+    ),
+    (
+        "IPv6 extension header loop",
+        bytes(Ether() / IPv6(nh=44, plen=168))
+        + bytes([44, 0, 0, 0, 0, 0, 0, 1] * 19 + [17, 0, 0, 0, 0, 0, 0, 1])
+        + bytes(UDP()),
+        "IPV6_BAD_EXTHDR",
+    ),
+    (
+        "hop-by-hop not first",
+        bytes(Ether() / IPv6() / IPv6ExtHdrRouting() / IPv6ExtHdrHopByHop() / UDP()),
+        "IPV6_BAD_EXTHDR",
+    ),
+    (
+        "VXLAN without I flag",
+        bytes(Ether() / IP() / UDP(dport=4789) / VXLAN(flags=0) / Ether()),
+        "VXLAN_INVALID_HDR",
+    ),
     ("Ethernet header cut short", bytes(Ether())[:9], "PKT_TOO_SMALL"),
 ]
 
@@ -200,11 +246,14 @@ def test_snaplen_cut_is_truncated_not_malformed(tmp_path: Path) -> None:
 
 def test_random_bytes_never_raise(tmp_path: Path) -> None:
     rng = np.random.default_rng(7)
-    frames = [rng.integers(0, 256, int(n), dtype=np.uint8).tobytes()
-              for n in rng.integers(0, 200, 3000)]
+    frames = [
+        rng.integers(0, 256, int(n), dtype=np.uint8).tobytes() for n in rng.integers(0, 200, 3000)
+    ]
     # Steer half of them into IPv4/IPv6 parsing.
-    frames = [f[:12] + (b"\x08\x00" if i % 2 else b"\x86\xdd") + f[14:] if len(f) > 14 else f
-              for i, f in enumerate(frames)]
+    frames = [
+        f[:12] + (b"\x08\x00" if i % 2 else b"\x86\xdd") + f[14:] if len(f) > 14 else f
+        for i, f in enumerate(frames)
+    ]
     for linktype in (1, 101, 113, 276, 0):
         b = batch_of(tmp_path, frames, linktype)
         assert len(b.layers) == 3000 and len(b.drop_reason) == 3000
@@ -212,8 +261,11 @@ def test_random_bytes_never_raise(tmp_path: Path) -> None:
 
 
 def test_sub_batch_columns_follow_the_selection(tmp_path: Path) -> None:
-    frames = [bytes(Ether() / IP() / TCP(dport=80)), bytes(Ether() / IP() / UDP(dport=53)),
-              bytes(Ether() / IP() / TCP(dport=443))]
+    frames = [
+        bytes(Ether() / IP() / TCP(dport=80)),
+        bytes(Ether() / IP() / UDP(dport=53)),
+        bytes(Ether() / IP() / TCP(dport=443)),
+    ]
     b = batch_of(tmp_path, frames)
     web = b[(b.l4proto == 6) & (b.dport == 443)]
     assert len(web) == 1 and web[0].tcp.dport == 443 and web.layers.shape == (1, 16)
@@ -264,21 +316,35 @@ def test_namespace_handlers_and_unclaimed_counts(tmp_path: Path) -> None:
 
 
 def test_dissect_command_jsonl(tmp_path: Path) -> None:
-    frames = [bytes(Ether() / Dot1Q() / IP() / UDP(dport=4789) / VXLAN() / Ether() / IPv6()
-                    / TCP()), bytes(Ether() / IP(ihl=2))]
+    frames = [
+        bytes(Ether() / Dot1Q() / IP() / UDP(dport=4789) / VXLAN() / Ether() / IPv6() / TCP()),
+        bytes(Ether() / IP(ihl=2)),
+    ]
     p = tmp_path / "d.pcap"
     with nc.Writer(p) as w:
         for f in frames:
             w.write_packet(f)
-    out = subprocess.run([sys.executable, "-m", "netcore.cli", "dissect", str(p), "--jsonl"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "netcore.cli", "dissect", str(p), "--jsonl"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     recs = [json.loads(line) for line in out.splitlines()]
     assert recs[0]["layers"] == ["eth", "vlan", "ipv4", "udp", "vxlan", "eth", "ipv6", "tcp"]
     assert recs[0]["csum"] == {"ipv4": "good", "udp": "good", "tcp": "good"}
     assert recs[0]["n"] == 1 and recs[0]["caplen"] == recs[0]["len"] == len(frames[0])
     assert recs[1]["malformed"] and recs[1]["drop_reason"] == "IP_INHDR"
-    assert set(recs[0]) == {"n", "ts", "caplen", "len", "layers", "csum", "malformed",
-                            "drop_reason"}
+    assert set(recs[0]) == {
+        "n",
+        "ts",
+        "caplen",
+        "len",
+        "layers",
+        "csum",
+        "malformed",
+        "drop_reason",
+    }
 
 
 def test_stats_command(tmp_path: Path) -> None:
@@ -290,8 +356,12 @@ def test_stats_command(tmp_path: Path) -> None:
     with nc.Writer(p) as w:
         for f in frames:
             w.write_packet(f)
-    out = subprocess.run([sys.executable, "-m", "netcore.cli", "stats", str(p), "--json"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "netcore.cli", "stats", str(p), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     d = json.loads(out)
     tree = {"/".join(n["path"]): n["packets"] for n in d["hierarchy"]}
     assert tree == {"eth": 5, "eth/ipv4": 5, "eth/ipv4/tcp": 4}

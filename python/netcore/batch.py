@@ -80,7 +80,7 @@ class Batch:
 
     @property
     def layers(self) -> npt.NDArray[np.uint8]:
-        """Layer codes per packet, shape (n, 16), outermost first, 0-padded (see ``LAYER_NAMES``)."""
+        """Layer codes per packet, shape (n, 16), outermost first, 0-padded (``LAYER_NAMES``)."""
         return self._column("layers")
 
     @property
@@ -170,7 +170,8 @@ class Batch:
 
     @property
     def tcp_flags(self) -> npt.NDArray[np.uint16]:
-        """TCP flags (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20, ECE 0x40, CWR 0x80, AE 0x100)."""
+        """TCP flags: FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20, ECE 0x40,
+        CWR 0x80, AE 0x100."""
         return self._column("tcp_flags")
 
     @property
@@ -285,7 +286,7 @@ class Batch:
 
     @property
     def drop_reason(self) -> npt.NDArray[np.uint16]:
-        """Why the kernel's receive path would drop the packet (code, see ``DROP_REASONS``), 0 if it would not."""
+        """Why the kernel's receive path would drop the packet (``DROP_REASONS`` code), 0 if not."""
         return self._column("drop_reason")
 
     def rx_checksum(self, mode: str = "unnecessary") -> dict[str, npt.NDArray[Any]]:
@@ -438,7 +439,7 @@ class Packet:
 
     @property
     def layers(self) -> list[str]:
-        """Protocol layers, outermost first, e.g. ``["eth", "vlan", "ipv4", "udp", "vxlan", ...]``."""
+        """Protocol layers, outermost first, e.g. ``["eth", "vlan", "ipv4", "udp", ...]``."""
         codes = self._batch.layers[self._i]
         return [LAYER_NAMES[int(c)] for c in codes[: int(self._batch.nlayers[self._i])]]
 

@@ -112,9 +112,19 @@ class IPv4:
         vihl, tos, total, ident, frag, ttl, proto, csum = struct.unpack_from("!BBHHHBBH", b, 0)
         ihl = vihl & 0x0F
         return cls(
-            ipaddress.IPv4Address(b[12:16]), ipaddress.IPv4Address(b[16:20]), ihl, tos, total,
-            ident, bool(frag & 0x4000), bool(frag & 0x2000), (frag & 0x1FFF) * 8, ttl, proto,
-            csum, bytes(b[20 : ihl * 4]),
+            ipaddress.IPv4Address(b[12:16]),
+            ipaddress.IPv4Address(b[16:20]),
+            ihl,
+            tos,
+            total,
+            ident,
+            bool(frag & 0x4000),
+            bool(frag & 0x2000),
+            (frag & 0x1FFF) * 8,
+            ttl,
+            proto,
+            csum,
+            bytes(b[20 : ihl * 4]),
         )
 
 
@@ -134,8 +144,13 @@ class IPv6:
     def parse(cls, b: bytes) -> IPv6:
         word, plen, nh, hlim = struct.unpack_from("!IHBB", b, 0)
         return cls(
-            ipaddress.IPv6Address(b[8:24]), ipaddress.IPv6Address(b[24:40]),
-            (word >> 20) & 0xFF, word & 0xFFFFF, plen, nh, hlim,
+            ipaddress.IPv6Address(b[8:24]),
+            ipaddress.IPv6Address(b[24:40]),
+            (word >> 20) & 0xFF,
+            word & 0xFFFFF,
+            plen,
+            nh,
+            hlim,
         )
 
 

@@ -82,8 +82,11 @@ class Namespace:
         The handler receives each batch's matching packets as a :class:`Batch` (one call per
         batch), or one :class:`Packet` at a time with ``per_packet=True``.
         """
-        keys = [(k, v) for k, v in (("ethertype", ethertype), ("ip_proto", ip_proto),
-                                   ("udp_port", udp_port)) if v is not None]
+        keys = [
+            (k, v)
+            for k, v in (("ethertype", ethertype), ("ip_proto", ip_proto), ("udp_port", udp_port))
+            if v is not None
+        ]
         if len(keys) != 1:
             raise ConfigError("give exactly one of ethertype=, ip_proto=, udp_port=")
 
@@ -91,11 +94,13 @@ class Namespace:
             number = max(self._handlers, default=0) + 1
             if number > 0xFFFF:
                 raise ConfigError("too many handlers")
-            self.demux.register(number, ethertype=ethertype, ip_proto=ip_proto,
-                                udp_port=udp_port)
-            label = name or getattr(fn, "__name__", f"handler{number}")
-            key = f"{keys[0][0]}={keys[0][1]:#x}" if keys[0][0] == "ethertype" else \
-                f"{keys[0][0]}={keys[0][1]}"
+            self.demux.register(number, ethertype=ethertype, ip_proto=ip_proto, udp_port=udp_port)
+            label = str(name or getattr(fn, "__name__", f"handler{number}"))
+            key = (
+                f"{keys[0][0]}={keys[0][1]:#x}"
+                if keys[0][0] == "ethertype"
+                else f"{keys[0][0]}={keys[0][1]}"
+            )
             self._handlers[number] = _Handler(number, label, fn, per_packet, key)
             return fn
 
@@ -130,8 +135,11 @@ class Namespace:
         strict: bool = True,
     ) -> DemuxReport:
         """Dissects every packet of ``source`` and hands it to its handler."""
-        cap = source if isinstance(source, Capture) else self.open(
-            source, batch_size=batch_size, strict=strict)
+        cap = (
+            source
+            if isinstance(source, Capture)
+            else self.open(source, batch_size=batch_size, strict=strict)
+        )
         report = DemuxReport()
         for batch in cap:
             self.deliver(batch, report)

@@ -123,8 +123,10 @@ class Stats:
                 keycols = [src, dst]
             else:
                 s6, d6 = b.src6[sel], b.dst6[sel]
-                keycols = [s6[:, :8].copy().view(">u8").reshape(-1), s6[:, 8:].copy().view(">u8").reshape(-1),
-                           d6[:, :8].copy().view(">u8").reshape(-1), d6[:, 8:].copy().view(">u8").reshape(-1)]
+                keycols = [
+                    half.copy().view(">u8").reshape(-1)
+                    for half in (s6[:, :8], s6[:, 8:], d6[:, :8], d6[:, 8:])
+                ]
             proto = b.l4proto[sel].astype(np.uint64)
             sp = b.sport[sel].astype(np.uint64)
             dp = b.dport[sel].astype(np.uint64)
@@ -170,13 +172,15 @@ class Stats:
                 node[1] += self.chain_bytes[chain]
         out = []
         for chain in sorted(nodes):
-            out.append({
-                "path": [LAYER_NAMES[c] for c in chain],
-                "protocol": LAYER_NAMES[chain[-1]],
-                "depth": len(chain) - 1,
-                "packets": nodes[chain][0],
-                "bytes": nodes[chain][1],
-            })
+            out.append(
+                {
+                    "path": [LAYER_NAMES[c] for c in chain],
+                    "protocol": LAYER_NAMES[chain[-1]],
+                    "depth": len(chain) - 1,
+                    "packets": nodes[chain][0],
+                    "bytes": nodes[chain][1],
+                }
+            )
         return out
 
     def conversations(self) -> list[dict[str, Any]]:
@@ -193,10 +197,22 @@ class Stats:
             cur[5] = max(cur[5], t1)
         rows = []
         for (p, a, ap, b, bp), (pab, bab, pba, bba, t0, t1) in conv.items():
-            rows.append({"proto": p, "a": a, "a_port": ap, "b": b, "b_port": bp,
-                         "packets_ab": pab, "bytes_ab": bab, "packets_ba": pba, "bytes_ba": bba,
-                         "packets": pab + pba, "bytes": bab + bba,
-                         "duration_s": (t1 - t0) / 1e9})
+            rows.append(
+                {
+                    "proto": p,
+                    "a": a,
+                    "a_port": ap,
+                    "b": b,
+                    "b_port": bp,
+                    "packets_ab": pab,
+                    "bytes_ab": bab,
+                    "packets_ba": pba,
+                    "bytes_ba": bba,
+                    "packets": pab + pba,
+                    "bytes": bab + bba,
+                    "duration_s": (t1 - t0) / 1e9,
+                }
+            )
         rows.sort(key=lambda r: -int(r["bytes"]))
         return rows
 
@@ -209,8 +225,16 @@ class Stats:
             "hierarchy": self.hierarchy(),
             "flows": len(self.flows),
             "top_flows": [
-                {"src": s, "dst": d, "proto": p, "sport": sp, "dport": dp, "packets": v[0],
-                 "bytes": v[1], "duration_s": (v[3] - v[2]) / 1e9}
+                {
+                    "src": s,
+                    "dst": d,
+                    "proto": p,
+                    "sport": sp,
+                    "dport": dp,
+                    "packets": v[0],
+                    "bytes": v[1],
+                    "duration_s": (v[3] - v[2]) / 1e9,
+                }
                 for (s, d, p, sp, dp), v in flows[:top]
             ],
             "conversations": self.conversations()[:top],

@@ -253,10 +253,15 @@ def cmd_dissect(args: argparse.Namespace) -> int:
                     out.write(json.dumps(rec, separators=(",", ":")) + "\n")
                 else:
                     csum = " ".join(f"{k}:{v}" for k, v in rec["csum"].items())
-                    flag = f" MALFORMED {rec['drop_reason']}" if rec["malformed"] else (
-                        f" drop:{rec['drop_reason']}" if rec["drop_reason"] else "")
-                    out.write(f"{rec['n']:>7} {rec['len']:>6} {'/'.join(rec['layers']) or '-'}"
-                              f"  {csum}{flag}\n")
+                    flag = (
+                        f" MALFORMED {rec['drop_reason']}"
+                        if rec["malformed"]
+                        else (f" drop:{rec['drop_reason']}" if rec["drop_reason"] else "")
+                    )
+                    out.write(
+                        f"{rec['n']:>7} {rec['len']:>6} {'/'.join(rec['layers']) or '-'}"
+                        f"  {csum}{flag}\n"
+                    )
                 count += 1
                 if args.count and count >= args.count:
                     return 0
@@ -281,12 +286,16 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print(f"  {name:<36} {node['packets']:>10,} {node['bytes']:>14,}")
     print(f"\nFlows: {d['flows']:,} (top {len(d['top_flows'])} by bytes)")
     for f in d["top_flows"]:
-        print(f"  {f['proto']:<6} {f['src']}:{f['sport']} -> {f['dst']}:{f['dport']}  "
-              f"{f['packets']:,} packets {f['bytes']:,} bytes")
+        print(
+            f"  {f['proto']:<6} {f['src']}:{f['sport']} -> {f['dst']}:{f['dport']}  "
+            f"{f['packets']:,} packets {f['bytes']:,} bytes"
+        )
     print("\nConversations (both directions)")
     for c in d["conversations"]:
-        print(f"  {c['proto']:<6} {c['a']}:{c['a_port']} <-> {c['b']}:{c['b_port']}  "
-              f"{c['packets']:,} packets {c['bytes']:,} bytes")
+        print(
+            f"  {c['proto']:<6} {c['a']}:{c['a_port']} <-> {c['b']}:{c['b_port']}  "
+            f"{c['packets']:,} packets {c['bytes']:,} bytes"
+        )
     print("\nTop talkers (bytes sent)")
     for t in d["top_talkers"]:
         print(f"  {t['address']:<40} {t['bytes']:>14,} bytes {t['packets']:>10,} packets")
