@@ -9,8 +9,8 @@
 //!   fold eight bytes per step with eight independent lookups.
 //! - `x86::update_sse42`: the SSE4.2 `crc32` instruction on 8-byte words. It has a latency of
 //!   three cycles and a throughput of one per cycle, so one chain runs at a third of the
-//!   instruction's speed. Buffers of 48 bytes and more are cut into three lanes of `m` words that
-//!   run as three independent chains (the second and third from a zero register); the lanes are
+//!   instruction's speed. Buffers of 192 bytes and more are cut into three lanes of about `m` words
+//!   that run as three independent chains (the second and third from a zero register); the lanes are
 //!   then joined with `crc(A‖B) = crc(A)·x^(8|B|) ⊕ crc₀(B)`, where the multiplication by a power
 //!   of `x` modulo the polynomial is one carry-less multiply (`pclmulqdq`) by a constant from
 //!   [`SHIFT`] followed by one `crc32` that reduces the 64-bit product.
@@ -86,23 +86,31 @@ const fn mul_x(v: u32) -> u32 {
 #[cfg(any(target_arch = "x86_64", test))]
 const MAX_LANE_WORDS: usize = 512;
 
-/// Fewest words per lane for which three lanes beat one chain (the join costs about as much as
-/// three serial `crc32` instructions); also the smallest three-lane buffer is `24 *` this.
+/// Fewest words per lane the three-lane kernel accepts (it is correct from there; whether it is
+/// faster is [`THREE_WAY_MIN`]'s business).
 #[cfg(any(target_arch = "x86_64", test))]
-const MIN_LANE_WORDS: usize = 2;
+const MIN_LANE_WORDS: usize = 1;
 
-/// `SHIFT[m] = x^(64m - 33) mod P` (reflected), for `m` in `1..=2 * MAX_LANE_WORDS`.
+/// Smallest buffer for the three-lane kernel. A join costs about 13 cycles of latency (two
+/// moves between register files, `pclmulqdq`, `crc32`) and some set-up; below this, one chain
+/// is faster in throughput, because the CPU already overlaps consecutive short calls (measured
+/// on Zen 4 with the checksum bench: one chain wins at 128 bytes, three lanes at 256).
+#[cfg(target_arch = "x86_64")]
+const THREE_WAY_MIN: usize = 192;
+
+/// `SHIFT[m] = x^(64m - 33) mod P` (reflected), for `m` in `1..=2 * MAX_LANE_WORDS + 2` (a
+/// join shifts by at most two lanes, the last of which may hold two extra words).
 ///
 /// Why `- 33`: for reflected 32-bit operands `a` and `b`, the 64-bit carry-less product
 /// represents `x · a · b`, and `crc32(0, w)` computes `w · x^32 mod P`; so
 /// `crc32(0, clmul(c, SHIFT[m])) = c · x^(64m) mod P`, the register `c` advanced over `m` zero
 /// words.
 #[cfg(any(target_arch = "x86_64", test))]
-static SHIFT: [u32; 2 * MAX_LANE_WORDS + 1] = make_shift();
+static SHIFT: [u32; 2 * MAX_LANE_WORDS + 3] = make_shift();
 
 #[cfg(any(target_arch = "x86_64", test))]
-const fn make_shift() -> [u32; 2 * MAX_LANE_WORDS + 1] {
-    let mut t = [0u32; 2 * MAX_LANE_WORDS + 1];
+const fn make_shift() -> [u32; 2 * MAX_LANE_WORDS + 3] {
+    let mut t = [0u32; 2 * MAX_LANE_WORDS + 3];
     // x^31: the coefficient of x^31 is bit 0 in the reflected form.
     let mut v = 1u32;
     let mut m = 1;
@@ -149,7 +157,7 @@ pub(super) fn shift_sw(reg: u32, m: usize) -> u32 {
 pub(super) fn update(crc: u32, data: &[u8]) -> u32 {
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("sse4.2") {
-        if data.len() >= 24 * MIN_LANE_WORDS && std::is_x86_feature_detected!("pclmulqdq") {
+        if data.len() >= THREE_WAY_MIN && std::is_x86_feature_detected!("pclmulqdq") {
             // SAFETY: the CPU supports SSE4.2 and PCLMULQDQ, checked just above.
             return unsafe { x86::update_3way(crc, data) };
         }
@@ -164,7 +172,8 @@ pub(super) mod x86 {
     //! SSE4.2 (`crc32`) and PCLMULQDQ kernels (see the parent module for the method).
 
     use std::arch::x86_64::{
-        _mm_clmulepi64_si128, _mm_crc32_u8, _mm_crc32_u64, _mm_cvtsi64_si128, _mm_cvtsi128_si64,
+        _mm_clmulepi64_si128, _mm_crc32_u8, _mm_crc32_u16, _mm_crc32_u32, _mm_crc32_u64,
+        _mm_cvtsi64_si128, _mm_cvtsi128_si64,
     };
 
     use super::{MAX_LANE_WORDS, MIN_LANE_WORDS, SHIFT};
@@ -178,7 +187,25 @@ pub(super) mod x86 {
         }
     }
 
-    /// One chain of `crc32` instructions: 8 bytes per instruction, then single bytes.
+    /// Advances `crc` over fewer than 8 bytes with the 4-, 2- and 1-byte instructions.
+    #[inline]
+    #[target_feature(enable = "sse4.2")]
+    fn update_bytes(mut crc: u32, mut data: &[u8]) -> u32 {
+        if let Some((w, rest)) = data.split_first_chunk::<4>() {
+            crc = _mm_crc32_u32(crc, u32::from_le_bytes(*w));
+            data = rest;
+        }
+        if let Some((w, rest)) = data.split_first_chunk::<2>() {
+            crc = _mm_crc32_u16(crc, u16::from_le_bytes(*w));
+            data = rest;
+        }
+        for &b in data {
+            crc = _mm_crc32_u8(crc, b);
+        }
+        crc
+    }
+
+    /// One chain of `crc32` instructions: 8 bytes per instruction, then the last bytes.
     #[target_feature(enable = "sse4.2")]
     pub(in crate::checksum) fn update_sse42(crc: u32, data: &[u8]) -> u32 {
         let mut c = u64::from(crc);
@@ -186,15 +213,11 @@ pub(super) mod x86 {
         for w in &mut words {
             c = _mm_crc32_u64(c, load64(w));
         }
-        let mut c = c as u32;
-        for &b in words.remainder() {
-            c = _mm_crc32_u8(c, b);
-        }
-        c
+        update_bytes(c as u32, words.remainder())
     }
 
-    /// `crc · x^(64m) mod P`: the register advanced over `m` zero words (`1 <= m <= 2 *
-    /// MAX_LANE_WORDS`, else the register is returned as is — never the case for callers here).
+    /// `crc · x^(64m) mod P`: the register advanced over `m` zero words (`1 <= m <=
+    /// SHIFT.len() - 1`; out of range, the register is returned as is, which no caller does).
     #[inline]
     #[target_feature(enable = "sse4.2,pclmulqdq")]
     fn shift(crc: u32, m: usize) -> u32 {
@@ -207,35 +230,52 @@ pub(super) mod x86 {
     }
 
     /// Three independent `crc32` chains joined by carry-less multiplication.
+    ///
+    /// The `len % 8` leading bytes go first (the lanes that start from zero do not wait for
+    /// them), then blocks of three lanes: `a` and `b` of `m` words, `c` of `m` to `m + 2` words
+    /// (it takes the words that do not divide by three, while the joins of `a` and `b` are in
+    /// flight).
     #[target_feature(enable = "sse4.2,pclmulqdq")]
-    pub(in crate::checksum) fn update_3way(mut crc: u32, mut data: &[u8]) -> u32 {
-        while data.len() >= 24 * MIN_LANE_WORDS {
-            let m = (data.len() / 24).min(MAX_LANE_WORDS);
-            let lane = 8 * m;
-            let Some((a, rest)) = data.split_at_checked(lane) else {
+    pub(in crate::checksum) fn update_3way(crc: u32, data: &[u8]) -> u32 {
+        let Some((head, mut words)) = data.split_at_checked(data.len() % 8) else {
+            return update_sse42(crc, data);
+        };
+        let mut crc = update_bytes(crc, head);
+        while words.len() >= 24 * MIN_LANE_WORDS {
+            let total = words.len() / 8;
+            let (m, mc) = if total >= 3 * MAX_LANE_WORDS {
+                (MAX_LANE_WORDS, MAX_LANE_WORDS)
+            } else {
+                (total / 3, total - 2 * (total / 3))
+            };
+            let Some((lane_a, rest)) = words.split_at_checked(8 * m) else {
                 break;
             };
-            let Some((b, rest)) = rest.split_at_checked(lane) else {
+            let Some((lane_b, rest)) = rest.split_at_checked(8 * m) else {
                 break;
             };
-            let Some((c, rest)) = rest.split_at_checked(lane) else {
+            let Some((lane_c, rest)) = rest.split_at_checked(8 * mc) else {
                 break;
             };
             let (mut c0, mut c1, mut c2) = (u64::from(crc), 0u64, 0u64);
-            for ((x, y), z) in a
+            let mut cw = lane_c.chunks_exact(8);
+            for ((x, y), z) in lane_a
                 .chunks_exact(8)
-                .zip(b.chunks_exact(8))
-                .zip(c.chunks_exact(8))
+                .zip(lane_b.chunks_exact(8))
+                .zip(&mut cw)
             {
                 c0 = _mm_crc32_u64(c0, load64(x));
                 c1 = _mm_crc32_u64(c1, load64(y));
                 c2 = _mm_crc32_u64(c2, load64(z));
             }
-            // crc(A‖B‖C) = crc(A)·x^(2|L|) ⊕ crc₀(B)·x^(|L|) ⊕ crc₀(C): two independent
+            for z in cw {
+                c2 = _mm_crc32_u64(c2, load64(z));
+            }
+            // crc(A‖B‖C) = crc(A)·x^(|B|+|C|) ⊕ crc₀(B)·x^|C| ⊕ crc₀(C): two independent
             // multiplies, so the join adds one multiply's latency, not two.
-            crc = shift(c0 as u32, 2 * m) ^ shift(c1 as u32, m) ^ (c2 as u32);
-            data = rest;
+            crc = shift(c0 as u32, m + mc) ^ shift(c1 as u32, mc) ^ (c2 as u32);
+            words = rest;
         }
-        update_sse42(crc, data)
+        update_sse42(crc, words)
     }
 }

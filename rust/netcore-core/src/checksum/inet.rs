@@ -14,19 +14,20 @@
 //! two zeros are never confused.
 //!
 //! Kernels, by length and CPU:
-//! - [`sum_scalar`]: four independent 64-bit end-around accumulators over 8-byte loads (`add` +
-//!   `adc` per word; four chains hide the carry latency). Portable; used for short buffers.
-//! - `x86::sum_sse2` / `x86::sum_avx2`: vector lanes of 64 bits. For each 64-bit lane holding
+//! - [`sum_scalar`] (portable; every buffer shorter than 256 bytes): two 128-bit accumulators
+//!   over 8-byte loads (`add` + `adc`, two independent chains), then straight-line code for the
+//!   last 16, 8 and fewer bytes — the tail is one load of the last 8 bytes, shifted.
+//! - `x86::block_sse2` / `x86::block_avx2`: vector lanes of 64 bits. For each 64-bit lane holding
 //!   the 32-bit words `x0` (low) and `x1` (high) the loop keeps `full += lane` (wrapping) and
-//!   `high += lane >> 32` (exact), three instructions per vector. At the end
-//!   `low = full - (high << 32)` recovers the exact `Σx0` (it is below `2^64`), so the exact
-//!   sum is `low + high` and no carry is ever lost. AVX2 is detected at run time; SSE2 is the
-//!   `x86_64` baseline.
+//!   `high += lane >> 32` (exact), three instructions per vector and four independent pairs.
+//!   At the end `low = full - (high << 32)` recovers the exact `Σx0` (it is below `2^64`), so
+//!   the exact sum is `low + high` and no carry is ever lost. AVX2 is detected at run time;
+//!   SSE2 is the `x86_64` baseline.
 
-/// Below this length the scalar kernel wins: vector set-up and the horizontal reduction cost
-/// more than they save (measured with `benches/rust/benches/checksum.rs`).
+/// Below this length the scalar kernel wins or ties: feature detection, the call, vector set-up
+/// and the horizontal reduction cost more than they save (measured with `benches/rust/benches/checksum.rs`).
 #[cfg(target_arch = "x86_64")]
-const VECTOR_MIN: usize = 64;
+const VECTOR_MIN: usize = 256;
 
 /// End-around (ones'-complement) addition of two 64-bit accumulators.
 ///
@@ -98,21 +99,43 @@ fn sum_tail(data: &[u8]) -> u64 {
     acc
 }
 
+/// End-around sum of `rest`, the last `< 32` bytes of `whole`: a 16-byte piece, an 8-byte
+/// word and the sub-word tail, straight-line code for short buffers and kernel remainders.
+#[inline]
+fn sum_rest(rest: &[u8], whole: &[u8]) -> u128 {
+    let (mut a, mut b) = (0u128, 0u128);
+    let mut r = rest;
+    if let Some((x, tail)) = r.split_first_chunk::<16>() {
+        a += u128::from(load64(&x[..8]));
+        b += u128::from(load64(&x[8..]));
+        r = tail;
+    }
+    if let Some(w) = r.first_chunk::<8>() {
+        a += u128::from(u64::from_ne_bytes(*w));
+    }
+    b += u128::from(sum_tail(whole));
+    a + b
+}
+
+/// A 128-bit exact sum as a 64-bit end-around accumulator.
+#[inline]
+const fn fold128(s: u128) -> u64 {
+    add64(s as u64, (s >> 64) as u64)
+}
+
 /// Portable kernel: native-endian sum of `data` as a 64-bit end-around accumulator.
+///
+/// Two 128-bit accumulators (`add` + `adc` each, two independent chains) take two 8-byte words
+/// each per 32 bytes; a 128-bit sum of 64-bit words cannot overflow for any slice.
+#[inline]
 pub(super) fn sum_scalar(data: &[u8]) -> u64 {
-    let mut a = [0u64; 4];
+    let (mut a, mut b) = (0u128, 0u128);
     let mut blocks = data.chunks_exact(32);
-    for b in &mut blocks {
-        a[0] = add64(a[0], load64(&b[0..8]));
-        a[1] = add64(a[1], load64(&b[8..16]));
-        a[2] = add64(a[2], load64(&b[16..24]));
-        a[3] = add64(a[3], load64(&b[24..32]));
+    for k in &mut blocks {
+        a += u128::from(load64(&k[0..8])) + u128::from(load64(&k[8..16]));
+        b += u128::from(load64(&k[16..24])) + u128::from(load64(&k[24..32]));
     }
-    let mut acc = add64(add64(a[0], a[1]), add64(a[2], a[3]));
-    for w in blocks.remainder().chunks_exact(8) {
-        acc = add64(acc, load64(w));
-    }
-    add64(acc, sum_tail(data))
+    fold128(a + b + sum_rest(blocks.remainder(), data))
 }
 
 /// Native-endian sum of `data` as a 64-bit end-around accumulator, with the fastest kernel this
@@ -140,7 +163,7 @@ pub(super) mod x86 {
         _mm256_extracti128_si256, _mm256_loadu_si256, _mm256_setzero_si256, _mm256_srli_epi64,
     };
 
-    use super::{add64, load64, sum_tail};
+    use super::{add64, fold128, sum_rest};
 
     /// Bytes summed per outer block: keeps every lane's `Σx0` far below `2^64` (each lane sees
     /// at most `BLOCK / 16` words of 32 bits), whatever the slice length.
@@ -149,12 +172,19 @@ pub(super) mod x86 {
     /// Dispatches to AVX2 when the CPU has it, else SSE2.
     #[inline]
     pub(in crate::checksum) fn sum_vector(data: &[u8]) -> u64 {
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2, checked just above.
-            unsafe { sum_avx2(data) }
-        } else {
-            sum_sse2(data)
+        let avx2 = std::is_x86_feature_detected!("avx2");
+        let mut acc = 0;
+        for block in data.chunks(BLOCK) {
+            let s = if avx2 {
+                // SAFETY: the CPU supports AVX2, checked above.
+                unsafe { block_avx2(block) }
+            } else {
+                // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it.
+                unsafe { block_sse2(block) }
+            };
+            acc = add64(acc, s);
         }
+        acc
     }
 
     /// Exact sum of one lane pair: `full` (wrapping sum of 64-bit lanes) and `high` (exact sum
@@ -173,29 +203,10 @@ pub(super) mod x86 {
         _mm_cvtsi128_si64(s) as u64
     }
 
-    /// End-around sum of `rest` (fewer than 32 bytes at the end of `whole`): its 8-byte words,
-    /// then the tail of `whole`.
-    #[inline]
-    fn sum_words(rest: &[u8], whole: &[u8]) -> u64 {
-        let mut acc = 0;
-        for w in rest.chunks_exact(8) {
-            acc = add64(acc, load64(w));
-        }
-        add64(acc, sum_tail(whole))
-    }
-
-    /// AVX2 kernel: 128 bytes per iteration in four independent accumulator pairs.
+    /// AVX2 kernel: 128 bytes per iteration in four independent accumulator pairs. `data`
+    /// must be at most [`BLOCK`] bytes long.
     #[target_feature(enable = "avx2")]
-    pub(in crate::checksum) fn sum_avx2(data: &[u8]) -> u64 {
-        let mut acc = 0;
-        for block in data.chunks(BLOCK) {
-            acc = add64(acc, block_avx2(block));
-        }
-        acc
-    }
-
-    #[target_feature(enable = "avx2")]
-    fn block_avx2(data: &[u8]) -> u64 {
+    pub(in crate::checksum) fn block_avx2(data: &[u8]) -> u64 {
         let z = _mm256_setzero_si256();
         let (mut f0, mut f1, mut f2, mut f3) = (z, z, z, z);
         let (mut h0, mut h1, mut h2, mut h3) = (z, z, z, z);
@@ -235,21 +246,13 @@ pub(super) mod x86 {
         let f = _mm_add_epi64(_mm256_castsi256_si128(f), _mm256_extracti128_si256::<1>(f));
         let h = _mm_add_epi64(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
         let acc = lane(hsum(f), hsum(h));
-        add64(acc, sum_words(rest.remainder(), data))
+        add64(acc, fold128(sum_rest(rest.remainder(), data)))
     }
 
-    /// SSE2 kernel (the `x86_64` baseline): 64 bytes per iteration in four accumulator pairs.
-    pub(in crate::checksum) fn sum_sse2(data: &[u8]) -> u64 {
-        let mut acc = 0;
-        for block in data.chunks(BLOCK) {
-            // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it.
-            acc = add64(acc, unsafe { block_sse2(block) });
-        }
-        acc
-    }
-
+    /// SSE2 kernel (the `x86_64` baseline): 64 bytes per iteration in four accumulator
+    /// pairs. `data` must be at most [`BLOCK`] bytes long.
     #[target_feature(enable = "sse2")]
-    fn block_sse2(data: &[u8]) -> u64 {
+    pub(in crate::checksum) fn block_sse2(data: &[u8]) -> u64 {
         let z = _mm_setzero_si128();
         let (mut f0, mut f1, mut f2, mut f3) = (z, z, z, z);
         let (mut h0, mut h1, mut h2, mut h3) = (z, z, z, z);
@@ -285,6 +288,6 @@ pub(super) mod x86 {
         let f = _mm_add_epi64(_mm_add_epi64(f0, f1), _mm_add_epi64(f2, f3));
         let h = _mm_add_epi64(_mm_add_epi64(h0, h1), _mm_add_epi64(h2, h3));
         let acc = lane(hsum(f), hsum(h));
-        add64(acc, sum_words(rest.remainder(), data))
+        add64(acc, fold128(sum_rest(rest.remainder(), data)))
     }
 }

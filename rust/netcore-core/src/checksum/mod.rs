@@ -32,6 +32,7 @@ pub use state::IpSummed;
 /// a word whose low byte is zero. To continue a sum over a second buffer, the first must have
 /// an even length, or use [`combine`] with the second buffer's offset.
 #[must_use]
+#[inline]
 pub fn partial(data: &[u8], initial: u32) -> u32 {
     // Native-endian sum, folded to 16 bits and swapped to network order once (RFC 1071 2(B)).
     let s = inet::fold32(inet::fold64(inet::sum_ne(data)));
@@ -45,6 +46,7 @@ pub fn partial(data: &[u8], initial: u32) -> u32 {
 
 /// Folds a 64-bit accumulator to a 32-bit partial sum with end-around carries.
 #[must_use]
+#[inline]
 pub fn fold_to_32(acc: u64) -> u32 {
     inet::fold64(acc)
 }
@@ -52,12 +54,14 @@ pub fn fold_to_32(acc: u64) -> u32 {
 /// Folds a partial sum to 16 bits and complements it: the value of a checksum field
 /// (`csum_fold`).
 #[must_use]
+#[inline]
 pub fn fold(sum: u32) -> u16 {
     !inet::fold32(sum)
 }
 
 /// Ones'-complement addition of two partial sums (`csum_add`).
 #[must_use]
+#[inline]
 pub fn add(a: u32, b: u32) -> u32 {
     let (s, carry) = a.overflowing_add(b);
     s + u32::from(carry)
@@ -66,6 +70,7 @@ pub fn add(a: u32, b: u32) -> u32 {
 /// Ones'-complement subtraction of partial sum `b` from `a` (`csum_sub`), e.g. to take a
 /// pulled header out of a `CHECKSUM_COMPLETE` sum.
 #[must_use]
+#[inline]
 pub fn sub(a: u32, b: u32) -> u32 {
     add(a, !b)
 }
@@ -73,6 +78,7 @@ pub fn sub(a: u32, b: u32) -> u32 {
 /// Adds the partial sum `block` of a buffer that starts `offset` bytes after the start of the
 /// region summed in `sum` (`csum_block_add`): a block at an odd offset has its bytes swapped.
 #[must_use]
+#[inline]
 pub fn combine(sum: u32, block: u32, offset: usize) -> u32 {
     // Rotating a 32-bit partial by 8 bits multiplies it by 2^8 modulo 0xffff: a byte swap.
     let block = if offset & 1 == 1 {
@@ -85,12 +91,14 @@ pub fn combine(sum: u32, block: u32, offset: usize) -> u32 {
 
 /// The Internet checksum of `data`.
 #[must_use]
+#[inline]
 pub fn checksum(data: &[u8]) -> u16 {
     fold(partial(data, 0))
 }
 
 /// Whether `data`, checksum field included, sums to all ones (a correct checksum).
 #[must_use]
+#[inline]
 pub fn verify(data: &[u8]) -> bool {
     checksum(data) == 0
 }
@@ -98,6 +106,7 @@ pub fn verify(data: &[u8]) -> bool {
 /// Whether `data`, checksum field included, plus the partial sum `pseudo` (a pseudo-header
 /// from [`pseudo_v4`] / [`pseudo_v6`], or 0) sums to all ones: the TCP/UDP/ICMPv6 receive check.
 #[must_use]
+#[inline]
 pub fn verify_with(data: &[u8], pseudo: u32) -> bool {
     fold(partial(data, pseudo)) == 0
 }
@@ -129,6 +138,7 @@ pub fn pseudo_v6(src: &[u8; 16], dst: &[u8; 16], next_header: u8, length: u32) -
 /// (RFC 1624 equation 3: HC' = ~(~HC + ~m + m')), which never yields the 0xffff/0 ambiguity
 /// of RFC 1141's equation.
 #[must_use]
+#[inline]
 pub fn update16(check: u16, old: u16, new: u16) -> u16 {
     let sum = u32::from(!check) + u32::from(!old) + u32::from(new);
     fold(sum)
@@ -136,6 +146,7 @@ pub fn update16(check: u16, old: u16, new: u16) -> u16 {
 
 /// Updates checksum field `check` after a 32-bit field (an IPv4 address) changed.
 #[must_use]
+#[inline]
 pub fn update32(check: u16, old: u32, new: u32) -> u16 {
     let sum = u32::from(!check)
         + u32::from(!(old >> 16) as u16)

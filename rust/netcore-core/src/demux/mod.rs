@@ -16,7 +16,7 @@ pub use dissect::dissect;
 pub use table::{Encap, HandlerId, Match, Tables, Unclaimed};
 pub use verify::{
     CsumColumns, MAX_CSUM_LEVEL, RxCsumColumns, RxCsumOffload, Verdict, rx_csum_batch,
-    rx_csum_state, verify_batch,
+    rx_csum_state, verdict_code, verdict_of_code, verify_batch,
 };
 
 use crate::batch::Batch;

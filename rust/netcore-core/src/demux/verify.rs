@@ -5,51 +5,34 @@ use super::columns::{Columns, MAX_LAYERS};
 use crate::batch::Batch;
 use crate::checksum;
 use crate::drop_reason::DropReason;
-use crate::wire::Layer;
+use crate::wire::{Layer, ipv6, ipv6_ext, sctp};
 
-/// A checksum verdict (codes as stored in columns).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Verdict {
-    /// No such header, or a header without a checksum.
-    Absent = 0,
-    /// Verified and correct.
-    Good = 1,
-    /// Verified and wrong.
-    Bad = 2,
-    /// Present but not verifiable: bytes missing from the capture, or a quoted datagram.
-    Unverified = 3,
-    /// Checksum field zero where zero means "no checksum" (UDP over IPv4, RFC 768).
-    NotPresent = 4,
-    /// Checksum field zero where zero is forbidden (UDP over IPv6, RFC 8200 section 8.1).
-    Illegal = 5,
+pub use crate::wire::Verdict;
+
+/// The column code of a verdict: 0 when the header has no checksum (or none was taken), then
+/// good 1, bad 2, unverified 3, not present 4, illegal 5.
+#[must_use]
+pub fn verdict_code(v: Option<Verdict>) -> u8 {
+    match v {
+        None => 0,
+        Some(Verdict::Good) => 1,
+        Some(Verdict::Bad) => 2,
+        Some(Verdict::Unverified) => 3,
+        Some(Verdict::NotPresent) => 4,
+        Some(Verdict::Illegal) => 5,
+    }
 }
 
-impl Verdict {
-    /// tshark's word for the verdict (`None` for [`Verdict::Absent`]).
-    #[must_use]
-    pub fn as_str(self) -> Option<&'static str> {
-        match self {
-            Verdict::Absent => None,
-            Verdict::Good => Some("good"),
-            Verdict::Bad => Some("bad"),
-            Verdict::Unverified => Some("unverified"),
-            Verdict::NotPresent => Some("not_present"),
-            Verdict::Illegal => Some("illegal"),
-        }
-    }
-
-    /// The verdict with code `code`.
-    #[must_use]
-    pub fn from_code(code: u8) -> Verdict {
-        match code {
-            1 => Verdict::Good,
-            2 => Verdict::Bad,
-            3 => Verdict::Unverified,
-            4 => Verdict::NotPresent,
-            5 => Verdict::Illegal,
-            _ => Verdict::Absent,
-        }
+/// The verdict of a column code (`None` for 0 and unknown codes).
+#[must_use]
+pub fn verdict_of_code(code: u8) -> Option<Verdict> {
+    match code {
+        1 => Some(Verdict::Good),
+        2 => Some(Verdict::Bad),
+        3 => Some(Verdict::Unverified),
+        4 => Some(Verdict::NotPresent),
+        5 => Some(Verdict::Illegal),
+        _ => None,
     }
 }
 
@@ -97,7 +80,6 @@ pub fn verify_batch(batch: &Batch, cols: &Columns) -> CsumColumns {
         csum_inner_l4: Vec::with_capacity(n),
         drop_reason: Vec::with_capacity(n),
     };
-    let mut scratch = Vec::new();
     for i in 0..n {
         let pkt = batch.packet(i).unwrap_or(&[]);
         let cut = (pkt.len() as u64) < u64::from(batch.wirelen[i]);
@@ -107,7 +89,6 @@ pub fn verify_batch(batch: &Batch, cols: &Columns) -> CsumColumns {
             &cols.layers[i],
             &cols.layer_off[i],
             cols.nlayers[i],
-            &mut scratch,
         );
         out.csum.push(row.csum);
         out.csum_ip.push(row.ip[0]);
@@ -138,7 +119,6 @@ impl Verified {
         layers: &[u8; MAX_LAYERS],
         offs: &[u16; MAX_LAYERS],
         nlayers: u8,
-        scratch: &mut Vec<u8>,
     ) -> Verified {
         let mut v = Verified {
             csum: [0; MAX_LAYERS],
@@ -162,11 +142,11 @@ impl Verified {
                     net = n;
                     if !quoted {
                         if nets_seen < 2 {
-                            v.ip[nets_seen] = verdict as u8;
+                            v.ip[nets_seen] = verdict_code(verdict);
                         }
                         nets_seen += 1;
                     }
-                    if verdict == Verdict::Bad && !quoted {
+                    if verdict == Some(Verdict::Bad) && !quoted {
                         v.fail(DropReason::IpCsum);
                     }
                     verdict
@@ -176,32 +156,22 @@ impl Verified {
                     if !quoted {
                         nets_seen += 1;
                     }
-                    Verdict::Absent
-                }
-                Layer::Ipv6Routing | Layer::Ipv6DstOpts => {
-                    if let Some(Net::V6 { src, dst, .. }) = net.as_mut() {
-                        if layer == Layer::Ipv6Routing {
-                            final_destination(pkt, off, dst);
-                        } else {
-                            home_address(pkt, off, src);
-                        }
-                    }
-                    Verdict::Absent
+                    None
                 }
                 Layer::Tcp | Layer::Udp | Layer::Icmp | Layer::Icmpv6 | Layer::Sctp => {
                     // A quoted datagram's TCP, UDP or SCTP checksum is verified when the error
                     // quoted all of it; a quoted ICMP message is not (tshark does the same).
                     let verdict = if quoted && matches!(layer, Layer::Icmp | Layer::Icmpv6) {
-                        Verdict::Unverified
+                        Some(Verdict::Unverified)
                     } else {
-                        transport(layer, pkt, off, net, scratch)
+                        transport(layer, pkt, off, net)
                     };
                     if !quoted {
                         if l4_seen < 2 {
-                            v.l4[l4_seen] = verdict as u8;
+                            v.l4[l4_seen] = verdict_code(verdict);
                         }
                         l4_seen += 1;
-                        if matches!(verdict, Verdict::Bad | Verdict::Illegal) {
+                        if matches!(verdict, Some(Verdict::Bad | Verdict::Illegal)) {
                             v.fail(match layer {
                                 Layer::Tcp => DropReason::TcpCsum,
                                 Layer::Udp => DropReason::UdpCsum,
@@ -216,9 +186,9 @@ impl Verified {
                     }
                     verdict
                 }
-                _ => Verdict::Absent,
+                _ => None,
             };
-            v.csum[k] = verdict as u8;
+            v.csum[k] = verdict_code(verdict);
         }
         v
     }
@@ -237,30 +207,23 @@ fn payload_end(pkt: &[u8], claimed: usize, cut: bool) -> usize {
     if cut { claimed } else { claimed.min(pkt.len()) }
 }
 
-fn ipv4(pkt: &[u8], off: usize, cut: bool) -> (Verdict, Option<Net>) {
+fn ipv4(pkt: &[u8], off: usize, cut: bool) -> (Option<Verdict>, Option<Net>) {
     let Some(&vihl) = pkt.get(off) else {
-        return (Verdict::Absent, None);
+        return (None, None);
     };
     let hlen = usize::from(vihl & 0x0f) * 4;
     if vihl >> 4 != 4 || hlen < 20 {
         // No header to verify (IHL below 5 is a malformed header, not a checksum verdict).
-        return (Verdict::Absent, None);
+        return (None, None);
     }
     // A header cut by the capture gets no verdict; one that runs past a complete packet is
     // malformed and unverifiable.
     let Some(hdr) = pkt.get(off..off + hlen) else {
-        return (
-            if cut {
-                Verdict::Absent
-            } else {
-                Verdict::Unverified
-            },
-            None,
-        );
+        return (if cut { None } else { Some(Verdict::Unverified) }, None);
     };
     let total = usize::from(u16::from_be_bytes([hdr[2], hdr[3]]));
     if total != 0 && total < hlen {
-        return (Verdict::Absent, None);
+        return (None, None);
     }
     let net = Net::V4 {
         src: [hdr[12], hdr[13], hdr[14], hdr[15]],
@@ -274,58 +237,11 @@ fn ipv4(pkt: &[u8], off: usize, cut: bool) -> (Verdict, Option<Net>) {
         },
     };
     let verdict = if checksum::verify(hdr) {
-        Verdict::Good
+        Some(Verdict::Good)
     } else {
-        Verdict::Bad
+        Some(Verdict::Bad)
     };
     (verdict, Some(net))
-}
-
-/// RFC 8200 section 8.1: with a routing header that still has segments left, the
-/// pseudo-header's destination is the final destination: the last address of a type 0
-/// header, the home address of a type 2 header (RFC 6275), segment 0 of a segment routing
-/// header (RFC 8754).
-fn final_destination(pkt: &[u8], off: usize, dst: &mut [u8; 16]) {
-    let (Some(&len), Some(&kind), Some(&left)) =
-        (pkt.get(off + 1), pkt.get(off + 2), pkt.get(off + 3))
-    else {
-        return;
-    };
-    if left == 0 {
-        return;
-    }
-    let addrs = usize::from(len) / 2;
-    let index = match kind {
-        0 if addrs > 0 => addrs - 1,
-        2 | 4 if addrs > 0 => 0,
-        _ => return,
-    };
-    if let Some(a) = pkt.get(off + 8 + 16 * index..off + 24 + 16 * index) {
-        dst.copy_from_slice(a);
-    }
-}
-
-/// RFC 6275 section 6.3: a Home Address destination option replaces the source address seen
-/// by the upper layer, pseudo-header included.
-fn home_address(pkt: &[u8], off: usize, src: &mut [u8; 16]) {
-    let Some(&len) = pkt.get(off + 1) else { return };
-    let end = off + (usize::from(len) + 1) * 8;
-    let mut at = off + 2;
-    while at < end {
-        let Some(&kind) = pkt.get(at) else { return };
-        if kind == 0 {
-            at += 1; // Pad1
-            continue;
-        }
-        let Some(&olen) = pkt.get(at + 1) else { return };
-        if kind == 0xc9 && olen == 16 {
-            if let Some(a) = pkt.get(at + 2..at + 18) {
-                src.copy_from_slice(a);
-            }
-            return;
-        }
-        at += 2 + usize::from(olen);
-    }
 }
 
 fn ipv6(pkt: &[u8], off: usize, cut: bool) -> Option<Net> {
@@ -342,18 +258,24 @@ fn ipv6(pkt: &[u8], off: usize, cut: bool) -> Option<Net> {
     } else {
         payload_end(pkt, off + 40 + plen, cut)
     };
+    // A routing header's final destination and a Home Address option change the addresses
+    // of the transport pseudo-header (RFC 8200 section 8.1, RFC 6275 section 6.3).
+    let ext = pkt.get(off + 40..end.min(pkt.len())).unwrap_or(&[]);
+    if let Ok(chain) = ipv6_ext::walk(hdr[6], ext) {
+        let (s, d) =
+            ipv6_ext::pseudo_addresses(&chain, ext, ipv6::Address(src), ipv6::Address(dst));
+        return Some(Net::V6 {
+            src: s.0,
+            dst: d.0,
+            end,
+        });
+    }
     Some(Net::V6 { src, dst, end })
 }
 
-fn transport(
-    layer: Layer,
-    pkt: &[u8],
-    off: usize,
-    net: Option<Net>,
-    scratch: &mut Vec<u8>,
-) -> Verdict {
+fn transport(layer: Layer, pkt: &[u8], off: usize, net: Option<Net>) -> Option<Verdict> {
     let Some(net) = net else {
-        return Verdict::Unverified;
+        return Some(Verdict::Unverified);
     };
     let (end, v6) = match net {
         Net::V4 { end, .. } => (end, false),
@@ -363,34 +285,34 @@ fn transport(
     if layer == Layer::Udp {
         // The UDP length, not the IP length, bounds the datagram (trailing bytes are trimmed).
         let Some(ulen) = pkt.get(off + 4..off + 6) else {
-            return Verdict::Unverified;
+            return Some(Verdict::Unverified);
         };
         let ulen = usize::from(u16::from_be_bytes([ulen[0], ulen[1]]));
         let Some(c) = pkt.get(off + 6..off + 8) else {
-            return Verdict::Unverified;
+            return Some(Verdict::Unverified);
         };
         if c == [0, 0] {
             return if v6 {
-                Verdict::Illegal
+                Some(Verdict::Illegal)
             } else {
-                Verdict::NotPresent
+                Some(Verdict::NotPresent)
             };
         }
         if ulen < 8 {
             // A length below the header: no datagram to verify.
-            return Verdict::Absent;
+            return None;
         }
         if off + ulen > end {
             // A length beyond the IP payload: the datagram's extent is unknown.
-            return Verdict::Unverified;
+            return Some(Verdict::Unverified);
         }
         end = off + ulen;
     }
     let Some(seg) = pkt.get(off..end) else {
-        return Verdict::Unverified;
+        return Some(Verdict::Unverified);
     };
     if layer == Layer::Sctp {
-        return sctp(seg, scratch);
+        return Some(sctp(seg));
     }
     let len = seg.len();
     let proto = match layer {
@@ -412,26 +334,17 @@ fn transport(
         (_, Net::V6 { src, dst, .. }) => checksum::pseudo_v6(&src, &dst, proto, len as u32),
     };
     if checksum::fold(checksum::partial(seg, initial)) == 0 {
-        Verdict::Good
+        Some(Verdict::Good)
     } else {
-        Verdict::Bad
+        Some(Verdict::Bad)
     }
 }
 
-/// SCTP's CRC32c covers the packet with the checksum field as zero; the result is stored in
-/// the field least significant byte first (RFC 9260 appendix A; Linux `sctp_compute_cksum`).
-fn sctp(seg: &[u8], scratch: &mut Vec<u8>) -> Verdict {
-    if seg.len() < 12 {
-        return Verdict::Unverified;
-    }
-    let stored = u32::from_le_bytes([seg[8], seg[9], seg[10], seg[11]]);
-    scratch.clear();
-    scratch.extend_from_slice(seg);
-    scratch[8..12].fill(0);
-    if checksum::crc32c(scratch) == stored {
-        Verdict::Good
-    } else {
-        Verdict::Bad
+/// SCTP's CRC32c (RFC 9260 appendix A), as the wire view computes it without copying.
+fn sctp(seg: &[u8]) -> Verdict {
+    match sctp::Packet::new_checked(seg) {
+        Ok(p) => Verdict::from_ok(p.verify_checksum()),
+        Err(_) => Verdict::Unverified,
     }
 }
 
@@ -487,9 +400,9 @@ pub fn rx_csum_state(
                 ) {
                     continue;
                 }
-                match Verdict::from_code(csum[k]) {
-                    Verdict::Good => good += 1,
-                    Verdict::NotPresent => {}
+                match verdict_of_code(csum[k]) {
+                    Some(Verdict::Good) => good += 1,
+                    Some(Verdict::NotPresent) => {}
                     _ => break,
                 }
                 if matches!(layer, Layer::Icmp | Layer::Icmpv6) {

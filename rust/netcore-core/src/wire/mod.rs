@@ -179,8 +179,28 @@ pub mod arp;
 pub mod ethernet;
 pub mod geneve;
 pub mod gre;
+pub mod icmpv4;
+pub mod icmpv6;
+pub mod ipv4;
+pub mod ipv6;
+pub mod ipv6_ext;
 pub mod mpls;
 pub mod null;
+pub mod sctp;
 pub mod sll;
+pub mod tcp;
+pub mod udp;
+pub mod verdict;
 pub mod vlan;
 pub mod vxlan;
+pub use icmpv4::{Packet as Icmpv4Packet, Repr as Icmpv4Repr};
+pub use icmpv6::{Packet as Icmpv6Packet, Repr as Icmpv6Repr};
+pub use ipv4::{
+    Address as Ipv4Address, Packet as Ipv4Packet, Protocol as IpProtocol, Repr as Ipv4Repr,
+};
+pub use ipv6::{Address as Ipv6Address, Packet as Ipv6Packet, Repr as Ipv6Repr};
+pub use ipv6_ext::{ExtChain as Ipv6ExtChain, walk as walk_ipv6_ext};
+pub use sctp::{Packet as SctpPacket, Repr as SctpRepr};
+pub use tcp::{Flags as TcpFlags, Packet as TcpPacket, Repr as TcpRepr, TcpOption};
+pub use udp::{Packet as UdpPacket, Repr as UdpRepr};
+pub use verdict::Verdict;
