@@ -225,6 +225,8 @@ pub struct CaptureReader {
     input_fault: Option<CaptureErrorKind>,
     /// Timestamps whose sub-second field was one second or more.
     pub odd_timestamps: u64,
+    /// Buffer position up to which bytes have been prefetched.
+    prefetched: usize,
 }
 
 impl CaptureReader {
@@ -386,6 +388,7 @@ impl CaptureReader {
             pending: None,
             input_fault: None,
             odd_timestamps: 0,
+            prefetched: 0,
         };
         if let Parser::Pcapng(_) = r.parser {
             // The section header must be readable, whatever the mode: without it nothing is.
@@ -525,6 +528,10 @@ impl CaptureReader {
                 Source::Whole(m) => &(**m).as_ref()[self.pos..],
                 Source::Stream(s) => &s.buf[self.pos..s.end],
             };
+            // A capture is a linked list of records: each header says where the next one is,
+            // so a plain walk waits on memory at every record. Stream the bytes ahead into the
+            // cache instead (measured: the walk drops from memory latency to bandwidth).
+            prefetch_ahead(window, &mut self.prefetched, self.pos);
             let step = self.parser.step(window);
             self.take_notes();
             let end_batch = match step {
@@ -637,6 +644,7 @@ impl CaptureReader {
         let shift = s.make_room(*start, self.pos, needed);
         *start -= shift;
         self.pos -= shift;
+        self.prefetched = self.pos;
         match s.read_until(self.pos + needed) {
             Ok(()) => Ok(true),
             Err(e) if is_corrupt_input(&e) => {
@@ -721,6 +729,32 @@ impl Iterator for CaptureReader {
     /// Batches of 64 packets (the NAPI weight).
     fn next(&mut self) -> Option<Self::Item> {
         self.next_batch(64).transpose()
+    }
+}
+
+/// How far ahead of the read position bytes are prefetched.
+const PREFETCH_DISTANCE: usize = 4096;
+
+/// Prefetches the cache lines of `window` (which starts at buffer position `pos`) up to
+/// `PREFETCH_DISTANCE` bytes ahead, continuing from the high-water mark `done`.
+#[inline]
+fn prefetch_ahead(window: &[u8], done: &mut usize, pos: usize) {
+    if *done < pos {
+        *done = pos;
+    }
+    let limit = pos + PREFETCH_DISTANCE.min(window.len());
+    while *done < limit {
+        let at = *done - pos;
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `at < window.len()`, so the pointer is inside the slice; and a prefetch is
+        // only a hint: it never faults or changes memory, whatever the address.
+        unsafe {
+            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+            _mm_prefetch::<_MM_HINT_T0>(window.as_ptr().add(at).cast::<i8>());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = at;
+        *done += 64;
     }
 }
 
