@@ -184,9 +184,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     edges = np.array([64, 128, 512, 1024], dtype=np.uint32)
     batches = 0
 
+    from netcore.stats import Stats
+
+    st = Stats()
+
     def each(b: netcore.Batch) -> None:
         nonlocal batches
         batches += 1
+        st.add(b)
         for value, count in zip(*np.unique(b.linktype, return_counts=True), strict=True):
             by_link[int(value)] += int(count)
         for value, count in zip(*np.unique(b.ifindex, return_counts=True), strict=True):
@@ -216,6 +221,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         "interfaces": {str(k): v for k, v in sorted(by_iface.items())},
         "sizes": size_counts,
         "truncated_packets": info.truncated_packets,
+        "protocols": {"/".join(n["path"]): n["packets"] for n in st.hierarchy() if n["depth"] <= 2},
+        "bad_checksums": dict(st.bad_csum),
+        "malformed": dict(st.malformed),
+        "flows": len(st.flows),
         "problems": len(info.problems),
         "elapsed_s": elapsed,
         "packets_per_s": info.packets / elapsed if elapsed > 0 else None,
@@ -233,6 +242,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"  linktype {k:>4} {v:,} packets")
     for k, v in size_counts.items():
         print(f"  size {k:>9} {v:,}")
+    for path, n in report["protocols"].items():
+        print(f"  {path:<22} {n:,}")
+    print(f"  flows       {len(st.flows):,}")
+    bad = ", ".join(f"{k} {v:,}" for k, v in st.bad_csum.items()) or "none"
+    print(f"  bad checksums  {bad}")
+    mal = ", ".join(f"{k} {v:,}" for k, v in st.malformed.items()) or "none"
+    print(f"  malformed      {mal}")
     if info.problems:
         print(f"  problems    {len(info.problems)} (see `netcore info`)")
     rate = report["packets_per_s"]
