@@ -2,8 +2,12 @@
 //!
 //! A *floor* is the least work that reading a capture can take: one loop over the records that
 //! reads each record's captured length and jumps over its bytes, with no validation, no columns
-//! and no batches. Reading with [`netcore_core::CaptureReader`] cannot be faster than that on the
-//! same memory; the benchmarks report how close it comes.
+//! and no batches. A reader that walks the same memory record by record cannot beat it; the
+//! benchmarks report how close [`netcore_core::CaptureReader`] comes.
+//!
+//! The plain floor waits for one cache miss per record on inputs larger than the caches (the next
+//! record's address is in the current one). The `*_prefetch` variants stream the memory into the
+//! cache ahead of the loop: what a reader that prefetches could reach.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
