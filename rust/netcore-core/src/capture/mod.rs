@@ -60,7 +60,15 @@ impl TsResolution {
     /// Converts a count of units to nanoseconds, exactly when the resolution is at most 1 ns,
     /// rounding toward zero otherwise; saturates at the `i64` range.
     #[must_use]
+    #[inline]
     pub fn to_ns(self, units: u64) -> i64 {
+        // The two resolutions nearly every capture uses, without 128-bit arithmetic.
+        if let (TsResolution::Pow10(6), true) = (self, units < 1 << 53) {
+            return (units * 1000) as i64;
+        }
+        if let (TsResolution::Pow10(9), Ok(ns)) = (self, i64::try_from(units)) {
+            return ns;
+        }
         let units = i128::from(units);
         let ns = match self {
             TsResolution::Pow10(n) if n <= 9 => units * 10i128.pow(9 - u32::from(n)),
