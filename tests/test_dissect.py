@@ -168,6 +168,13 @@ def test_checksum_verdicts(tmp_path: Path) -> None:
     assert not b.malformed.any()
 
 
+def test_gre_checksum(tmp_path: Path) -> None:
+    good = Ether() / IP() / GRE(chksum_present=1) / IP() / UDP()
+    bad = Ether() / IP() / GRE(chksum_present=1, chksum=0x1234) / IP() / UDP()
+    b = batch_of(tmp_path, [bytes(good), bytes(bad), bytes(Ether() / IP() / GRE() / IP())])
+    assert [p.csum.get("gre") for p in b] == ["good", "bad", None]
+
+
 def test_sctp_crc32c_good(tmp_path: Path) -> None:
     assert one(tmp_path, Ether() / IPv6() / SCTP(sport=9, dport=10)).csum == {"sctp": "good"}
 

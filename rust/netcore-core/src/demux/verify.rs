@@ -5,7 +5,7 @@ use super::columns::{Columns, MAX_LAYERS};
 use crate::batch::Batch;
 use crate::checksum;
 use crate::drop_reason::DropReason;
-use crate::wire::{Layer, ipv6, ipv6_ext, sctp};
+use crate::wire::{Layer, gre, ipv6, ipv6_ext, sctp};
 
 pub use crate::wire::Verdict;
 
@@ -186,6 +186,7 @@ impl Verified {
                     }
                     verdict
                 }
+                Layer::Gre => gre(pkt, off, net, cut),
                 _ => None,
             };
             v.csum[k] = verdict_code(verdict);
@@ -338,6 +339,24 @@ fn transport(layer: Layer, pkt: &[u8], off: usize, net: Option<Net>) -> Option<V
     } else {
         Some(Verdict::Bad)
     }
+}
+
+/// A GRE checksum, when the C bit says there is one (RFC 2784): over the GRE header and
+/// payload, which end where the carrying IP packet ends.
+fn gre(pkt: &[u8], off: usize, net: Option<Net>, cut: bool) -> Option<Verdict> {
+    let end = match net? {
+        Net::V4 { end, .. } | Net::V6 { end, .. } => end,
+    };
+    let whole = pkt.get(off..end);
+    let head = pkt.get(off..)?;
+    let p = gre::Packet::new_checked(whole.unwrap_or(head)).ok()?;
+    if !p.checksum_present() {
+        return None;
+    }
+    if whole.is_none() || cut && end > pkt.len() {
+        return Some(Verdict::Unverified);
+    }
+    Some(Verdict::from_ok(p.verify_checksum()))
 }
 
 /// SCTP's CRC32c (RFC 9260 appendix A), as the wire view computes it without copying.
