@@ -9,6 +9,7 @@
 //! - [`batch`]: a batch of packets as columns over the reader's memory.
 //! - [`checksum`]: Internet checksums, incremental update, CRC32c, `ip_summed` states.
 //! - [`wire`]: typed zero-copy header views with checked constructors, and emit.
+//! - [`offload`]: device features, GRO and GSO with the kernel's rules.
 //! - [`skb`]: the packet buffer (`sk_buff`): headroom, offsets, metadata, copy on write.
 
 pub mod batch;
@@ -17,6 +18,7 @@ pub mod checksum;
 pub mod demux;
 pub mod drop_reason;
 pub mod error;
+pub mod offload;
 pub mod skb;
 pub mod wire;
 
