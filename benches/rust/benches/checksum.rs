@@ -9,8 +9,9 @@
 //! - `crc32c/<size>`: netcore's `checksum::crc32c` against the `crc32c` crate (SSE4.2, three
 //!   lanes on blocks of 768 bytes or more).
 //!
-//! Sizes: 20 and 40 (IPv4/IPv6 headers), 64, 576, 1500 (Ethernet MTU), 9000 (jumbo) and 65535
-//! (largest IP packet, a GSO super-packet). Throughput is in bytes.
+//! Sizes: 20 and 40 (IPv4/IPv6 headers), 64, 128 to 256 (where netcore changes kernels), 576,
+//! 1500 (Ethernet MTU), 9000 (jumbo) and 65535 (largest IP packet, a GSO super-packet).
+//! Throughput is in bytes.
 //!
 //! Run: `cargo bench -p netcore-benches --bench checksum -- --warm-up-time 1 --measurement-time 2`.
 
@@ -20,7 +21,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use netcore_core::checksum;
 
-const SIZES: [usize; 7] = [20, 40, 64, 576, 1500, 9000, 65_535];
+const SIZES: [usize; 10] = [20, 40, 64, 128, 192, 256, 576, 1500, 9000, 65_535];
 
 /// The plain reference: `u32` native words into a `u64` accumulator, fold at the end.
 fn plain64(data: &[u8]) -> u16 {
@@ -37,7 +38,11 @@ fn plain64(data: &[u8]) -> u16 {
         acc = (acc & 0xffff) + (acc >> 16);
     }
     let sum = acc as u16;
-    !(if cfg!(target_endian = "little") { sum.swap_bytes() } else { sum })
+    !(if cfg!(target_endian = "little") {
+        sum.swap_bytes()
+    } else {
+        sum
+    })
 }
 
 /// Deterministic bytes (xorshift), so every run sums the same data.
@@ -99,7 +104,11 @@ fn inet(c: &mut Criterion) {
 fn crc(c: &mut Criterion) {
     for size in SIZES {
         let buf = data(size);
-        assert_eq!(checksum::crc32c(&buf), crc32c::crc32c(&buf), "crc32c disagrees at {size}");
+        assert_eq!(
+            checksum::crc32c(&buf),
+            crc32c::crc32c(&buf),
+            "crc32c disagrees at {size}"
+        );
         let mut g = c.benchmark_group("crc32c");
         g.throughput(Throughput::Bytes(size as u64));
         g.bench_with_input(BenchmarkId::new("netcore", size), &buf, |b, d| {

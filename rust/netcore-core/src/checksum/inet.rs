@@ -14,20 +14,27 @@
 //! two zeros are never confused.
 //!
 //! Kernels, by length and CPU:
-//! - [`sum_scalar`] (portable; every buffer shorter than 256 bytes): two 128-bit accumulators
-//!   over 8-byte loads (`add` + `adc`, two independent chains), then straight-line code for the
-//!   last 16, 8 and fewer bytes — the tail is one load of the last 8 bytes, shifted.
+//! - [`sum_scalar`] (portable; on `x86_64` the buffers shorter than 64 bytes): two 128-bit
+//!   accumulators over 8-byte loads (`add` + `adc`, two independent chains), then straight-line
+//!   code for the last 16, 8 and fewer bytes — the tail is one load of the last 8 bytes, shifted.
 //! - `x86::block_sse2` / `x86::block_avx2`: vector lanes of 64 bits. For each 64-bit lane holding
 //!   the 32-bit words `x0` (low) and `x1` (high) the loop keeps `full += lane` (wrapping) and
 //!   `high += lane >> 32` (exact), three instructions per vector and four independent pairs.
 //!   At the end `low = full - (high << 32)` recovers the exact `Σx0` (it is below `2^64`), so
-//!   the exact sum is `low + high` and no carry is ever lost. AVX2 is detected at run time;
-//!   SSE2 is the `x86_64` baseline.
+//!   the exact sum is `low + high` and no carry is ever lost. SSE2, the `x86_64` baseline, runs
+//!   from 64 bytes; AVX2, detected at run time, from 256 bytes (below that, detection and
+//!   the call cost more than the wider vectors save).
 
-/// Below this length the scalar kernel wins or ties: feature detection, the call, vector set-up
-/// and the horizontal reduction cost more than they save (measured with `benches/rust/benches/checksum.rs`).
+/// From this length on, the AVX2 kernel (detected at run time, behind a call) runs; below it,
+/// detection, the call and the wider reduction cost more than they save (measured with
+/// `benches/rust/benches/checksum.rs`: a tie at 256 bytes, a win above).
 #[cfg(target_arch = "x86_64")]
 const VECTOR_MIN: usize = 256;
+
+/// From this length up to [`VECTOR_MIN`], the SSE2 kernel runs (no detection); below it the
+/// scalar kernel is faster, and it is the only kernel inlined into callers.
+#[cfg(target_arch = "x86_64")]
+const SSE2_MIN: usize = 128;
 
 /// End-around (ones'-complement) addition of two 64-bit accumulators.
 ///
@@ -142,8 +149,10 @@ pub(super) fn sum_scalar(data: &[u8]) -> u64 {
 /// CPU has.
 #[inline]
 pub(super) fn sum_ne(data: &[u8]) -> u64 {
+    // Only the short-buffer kernel is inlined into callers (header checksums); longer buffers
+    // take one call, which costs nothing next to their length.
     #[cfg(target_arch = "x86_64")]
-    if data.len() >= VECTOR_MIN {
+    if data.len() >= SSE2_MIN {
         return x86::sum_vector(data);
     }
     sum_scalar(data)
@@ -154,7 +163,7 @@ pub(super) mod x86 {
     //! SSE2 and AVX2 kernels (see the parent module for the method).
     #![allow(
         clippy::cast_ptr_alignment,
-        reason = "pointers cast to vector types only feed `loadu`, which has no alignment requirement"
+        reason = "pointers cast to vector types only feed `loadu`, which needs no alignment"
     )]
 
     use std::arch::x86_64::{
@@ -169,9 +178,13 @@ pub(super) mod x86 {
     /// at most `BLOCK / 16` words of 32 bits), whatever the slice length.
     const BLOCK: usize = 1 << 30;
 
-    /// Dispatches to AVX2 when the CPU has it, else SSE2.
-    #[inline]
+    /// Buffers of [`super::SSE2_MIN`] bytes and more: SSE2 inline below
+    /// [`super::VECTOR_MIN`], else AVX2 when the CPU has it (else SSE2), by blocks of [`BLOCK`].
     pub(in crate::checksum) fn sum_vector(data: &[u8]) -> u64 {
+        if data.len() < super::VECTOR_MIN {
+            // SAFETY: SSE2 is part of the x86_64 baseline: every x86_64 CPU has it.
+            return unsafe { block_sse2(data) };
+        }
         let avx2 = std::is_x86_feature_detected!("avx2");
         let mut acc = 0;
         for block in data.chunks(BLOCK) {
@@ -232,12 +245,24 @@ pub(super) mod x86 {
             f3 = _mm256_add_epi64(f3, v3);
             h3 = _mm256_add_epi64(h3, _mm256_srli_epi64::<32>(v3));
         }
-        let mut rest = chunks.remainder().chunks_exact(32);
-        for c in &mut rest {
+        // The last < 128 bytes: straight-line 64- and 32-byte steps, then `sum_rest` (< 32).
+        let mut rest = chunks.remainder();
+        if let Some((c, tail)) = rest.split_first_chunk::<64>() {
+            let p = c.as_ptr().cast::<__m256i>();
+            // SAFETY: `c` holds 64 bytes; `loadu` has no alignment requirement.
+            let (v0, v1) = unsafe { (_mm256_loadu_si256(p), _mm256_loadu_si256(p.add(1))) };
+            f0 = _mm256_add_epi64(f0, v0);
+            h0 = _mm256_add_epi64(h0, _mm256_srli_epi64::<32>(v0));
+            f1 = _mm256_add_epi64(f1, v1);
+            h1 = _mm256_add_epi64(h1, _mm256_srli_epi64::<32>(v1));
+            rest = tail;
+        }
+        if let Some((c, tail)) = rest.split_first_chunk::<32>() {
             // SAFETY: `c` holds 32 bytes; `loadu` has no alignment requirement.
             let v = unsafe { _mm256_loadu_si256(c.as_ptr().cast::<__m256i>()) };
-            f0 = _mm256_add_epi64(f0, v);
-            h0 = _mm256_add_epi64(h0, _mm256_srli_epi64::<32>(v));
+            f2 = _mm256_add_epi64(f2, v);
+            h2 = _mm256_add_epi64(h2, _mm256_srli_epi64::<32>(v));
+            rest = tail;
         }
         // Wrapping sums of the `full` lanes keep their meaning (they are sums modulo 2^64), and
         // the `high` lanes cannot overflow (see BLOCK): reduce across lanes before `lane`.
@@ -246,11 +271,12 @@ pub(super) mod x86 {
         let f = _mm_add_epi64(_mm256_castsi256_si128(f), _mm256_extracti128_si256::<1>(f));
         let h = _mm_add_epi64(_mm256_castsi256_si128(h), _mm256_extracti128_si256::<1>(h));
         let acc = lane(hsum(f), hsum(h));
-        add64(acc, fold128(sum_rest(rest.remainder(), data)))
+        add64(acc, fold128(sum_rest(rest, data)))
     }
 
     /// SSE2 kernel (the `x86_64` baseline): 64 bytes per iteration in four accumulator
     /// pairs. `data` must be at most [`BLOCK`] bytes long.
+    #[inline]
     #[target_feature(enable = "sse2")]
     pub(in crate::checksum) fn block_sse2(data: &[u8]) -> u64 {
         let z = _mm_setzero_si128();
@@ -278,16 +304,28 @@ pub(super) mod x86 {
             f3 = _mm_add_epi64(f3, v3);
             h3 = _mm_add_epi64(h3, _mm_srli_epi64::<32>(v3));
         }
-        let mut rest = chunks.remainder().chunks_exact(16);
-        for c in &mut rest {
+        // The last < 64 bytes: straight-line 32- and 16-byte steps, then `sum_rest` (< 16).
+        let mut rest = chunks.remainder();
+        if let Some((c, tail)) = rest.split_first_chunk::<32>() {
+            let p = c.as_ptr().cast::<__m128i>();
+            // SAFETY: `c` holds 32 bytes; `loadu` has no alignment requirement.
+            let (v0, v1) = unsafe { (_mm_loadu_si128(p), _mm_loadu_si128(p.add(1))) };
+            f0 = _mm_add_epi64(f0, v0);
+            h0 = _mm_add_epi64(h0, _mm_srli_epi64::<32>(v0));
+            f1 = _mm_add_epi64(f1, v1);
+            h1 = _mm_add_epi64(h1, _mm_srli_epi64::<32>(v1));
+            rest = tail;
+        }
+        if let Some((c, tail)) = rest.split_first_chunk::<16>() {
             // SAFETY: `c` holds 16 bytes; `loadu` has no alignment requirement.
             let v = unsafe { _mm_loadu_si128(c.as_ptr().cast::<__m128i>()) };
-            f0 = _mm_add_epi64(f0, v);
-            h0 = _mm_add_epi64(h0, _mm_srli_epi64::<32>(v));
+            f2 = _mm_add_epi64(f2, v);
+            h2 = _mm_add_epi64(h2, _mm_srli_epi64::<32>(v));
+            rest = tail;
         }
         let f = _mm_add_epi64(_mm_add_epi64(f0, f1), _mm_add_epi64(f2, f3));
         let h = _mm_add_epi64(_mm_add_epi64(h0, h1), _mm_add_epi64(h2, h3));
         let acc = lane(hsum(f), hsum(h));
-        add64(acc, fold128(sum_rest(rest.remainder(), data)))
+        add64(acc, fold128(sum_rest(rest, data)))
     }
 }

@@ -15,9 +15,9 @@
 //! - [`partial`] runs at memory speed: see `inet.rs` for the kernels (scalar, SSE2, AVX2 with
 //!   run-time detection) and `benches/rust/benches/checksum.rs` for the measurements.
 //! - [`crc32c`] uses the SSE4.2 `crc32` instruction in three lanes joined with `pclmulqdq`
-//!   when the CPU has them, else slicing-by-8 tables built at compile time (`crc32c.rs`).
+//!   when the CPU has them, else slicing-by-8 tables built at compile time (`crc.rs`).
 
-mod crc32c;
+mod crc;
 mod inet;
 mod state;
 
@@ -159,12 +159,12 @@ pub fn update32(check: u16, old: u32, new: u32) -> u16 {
 /// CRC32c (Castagnoli) of `data`, as SCTP computes it (RFC 9260 appendix A).
 #[must_use]
 pub fn crc32c(data: &[u8]) -> u32 {
-    !crc32c::update(!0, data)
+    !crc::update(!0, data)
 }
 
 /// Continues the CRC32c `crc` (a value [`crc32c`] returned) over `data`:
 /// `crc32c_append(crc32c(a), b) == crc32c(a ‖ b)`.
 #[must_use]
 pub fn crc32c_append(crc: u32, data: &[u8]) -> u32 {
-    !crc32c::update(!crc, data)
+    !crc::update(!crc, data)
 }

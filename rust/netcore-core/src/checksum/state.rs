@@ -56,8 +56,9 @@ impl IpSummed {
         }
     }
 
-    /// The state after the outermost verified checksum is consumed (`__skb_decr_checksum_unnecessary`):
-    /// `Unnecessary { level: 0 }` becomes `None`, a higher level drops by one; other states stay.
+    /// The state after the outermost verified checksum is consumed
+    /// (`__skb_decr_checksum_unnecessary`): `Unnecessary { level: 0 }` becomes `None`, a higher
+    /// level drops by one; other states stay.
     #[must_use]
     pub const fn decr_unnecessary(self) -> Self {
         match self {

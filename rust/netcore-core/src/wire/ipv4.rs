@@ -746,7 +746,7 @@ impl<'a> Repr<'a> {
     /// or if the datagram would exceed 65535 bytes; with `Truncated` if the buffer is shorter
     /// than the header.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, packet: &mut Packet<T>) -> Result<()> {
-        if self.options.len() % 4 != 0 || self.options.len() > MAX_OPTIONS_LEN {
+        if !self.options.len().is_multiple_of(4) || self.options.len() > MAX_OPTIONS_LEN {
             return Err(Error::Malformed {
                 layer: Layer::Ipv4,
                 what: "options not a multiple of 4 bytes or longer than 40",

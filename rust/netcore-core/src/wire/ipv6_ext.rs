@@ -381,7 +381,7 @@ fn check_generic(d: &[u8], layer: Layer, min: usize) -> Result<usize> {
 
 /// Encodes a generic header length in 8-octet units, if `len` is a multiple of 8 in 8..=2048.
 fn generic_len_field(len: usize, layer: Layer) -> Result<u8> {
-    if len % 8 != 0 || !(8..=2048).contains(&len) {
+    if !len.is_multiple_of(8) || !(8..=2048).contains(&len) {
         return Err(Error::Malformed {
             layer,
             what: "header length not a multiple of 8 in 8..=2048",
@@ -1063,7 +1063,7 @@ impl<'a> AuthRepr<'a> {
     /// Writes the header into `h`.
     pub fn emit<T: AsRef<[u8]> + AsMut<[u8]>>(&self, h: &mut AuthHeader<T>) -> Result<()> {
         let len = self.buffer_len();
-        if len % 4 != 0 || len / 4 - 2 > 255 {
+        if !len.is_multiple_of(4) || len / 4 - 2 > 255 {
             return Err(Error::Malformed {
                 layer: Layer::Ipv6,
                 what: "ICV not a multiple of 4 bytes or too long",

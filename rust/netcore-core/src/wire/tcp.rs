@@ -219,7 +219,7 @@ impl<'a> SackBlocks<'a> {
     /// bytes would not form a block).
     #[must_use]
     pub fn new(bytes: &'a [u8]) -> Option<SackBlocks<'a>> {
-        (bytes.len() % 8 == 0).then_some(SackBlocks(bytes))
+        (bytes.len().is_multiple_of(8)).then_some(SackBlocks(bytes))
     }
 
     /// Number of blocks.
@@ -1239,7 +1239,7 @@ mod tests {
         ) {
             let mut raw = encode(&opts);
             prop_assume!(raw.len() <= MAX_OPTIONS_LEN);
-            while raw.len() % 4 != 0 {
+            while !raw.len().is_multiple_of(4) {
                 raw.push(1);
             }
             let repr = Repr {
