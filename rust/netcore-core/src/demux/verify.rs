@@ -261,6 +261,11 @@ fn ipv6(pkt: &[u8], off: usize, cut: bool) -> Option<Net> {
     };
     // A routing header's final destination and a Home Address option change the addresses
     // of the transport pseudo-header (RFC 8200 section 8.1, RFC 6275 section 6.3).
+    // Only a routing header or destination options can change them: skip the walk for the
+    // common packet whose next header is the transport.
+    if !matches!(hdr[6], 0 | 43 | 44 | 51 | 60) {
+        return Some(Net::V6 { src, dst, end });
+    }
     let ext = pkt.get(off + 40..end.min(pkt.len())).unwrap_or(&[]);
     if let Ok(chain) = ipv6_ext::walk(hdr[6], ext) {
         let (s, d) =
