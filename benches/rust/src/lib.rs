@@ -35,9 +35,10 @@ fn u32_at(data: &[u8], at: usize, big_endian: bool) -> Option<u32> {
     })
 }
 
-/// Prefetches the cache lines of `data` from `*cursor` up to `until` (exclusive) into L1.
+/// Prefetches the cache lines of `data` from `*cursor` up to `until` (exclusive) into L1
+/// (x86-64; elsewhere it only moves the cursor).
 #[inline]
-fn prefetch_to(data: &[u8], cursor: &mut usize, until: usize) {
+pub fn prefetch_to(data: &[u8], cursor: &mut usize, until: usize) {
     let until = until.min(data.len());
     while *cursor < until {
         #[cfg(target_arch = "x86_64")]
@@ -320,7 +321,9 @@ pub fn report(tool: &str, path: &str, batch: Option<usize>, t: Tally, runs: &[Du
     s
 }
 
-fn json_escape(s: &str) -> String {
+/// `s` escaped for a JSON string literal (quotes, backslashes and control characters).
+#[must_use]
+pub fn json_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
