@@ -151,6 +151,22 @@ impl Batch {
         self.ts.is_empty()
     }
 
+    /// An iterator over the bytes of every packet (empty for a row whose offset is out of
+    /// range), resolving the batch memory once rather than per packet.
+    pub fn packets(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let data = self.data.as_slice();
+        self.offset
+            .iter()
+            .zip(&self.caplen)
+            .map(move |(&off, &len)| {
+                let start = usize::try_from(off).unwrap_or(usize::MAX);
+                start
+                    .checked_add(len as usize)
+                    .and_then(|end| data.get(start..end))
+                    .unwrap_or(&[])
+            })
+    }
+
     /// Bytes of packet `i`, or `None` past the end.
     #[must_use]
     pub fn packet(&self, i: usize) -> Option<&[u8]> {

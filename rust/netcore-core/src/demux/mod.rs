@@ -25,9 +25,8 @@ use crate::batch::Batch;
 #[must_use]
 pub fn dissect_batch(batch: &Batch, tables: &Tables) -> Columns {
     let mut cols = Columns::with_capacity(batch.len());
-    for i in 0..batch.len() {
-        let pkt = batch.packet(i).unwrap_or(&[]);
-        cols.push(&dissect(pkt, batch.wirelen[i], batch.linktype[i], tables));
+    for ((pkt, &wirelen), &linktype) in batch.packets().zip(&batch.wirelen).zip(&batch.linktype) {
+        cols.push(&dissect(pkt, wirelen, linktype, tables));
     }
     cols
 }

@@ -80,8 +80,7 @@ pub fn verify_batch(batch: &Batch, cols: &Columns) -> CsumColumns {
         csum_inner_l4: Vec::with_capacity(n),
         drop_reason: Vec::with_capacity(n),
     };
-    for i in 0..n {
-        let pkt = batch.packet(i).unwrap_or(&[]);
+    for (i, pkt) in batch.packets().enumerate().take(n) {
         let cut = (pkt.len() as u64) < u64::from(batch.wirelen[i]);
         let row = Verified::of(
             pkt,
@@ -499,8 +498,7 @@ pub fn rx_csum_batch(
         csum_level: Vec::with_capacity(n),
         csum: Vec::with_capacity(n),
     };
-    for i in 0..n {
-        let pkt = batch.packet(i).unwrap_or(&[]);
+    for (i, pkt) in batch.packets().enumerate().take(n) {
         let state = rx_csum_state(
             pkt,
             offload,
