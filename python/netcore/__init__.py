@@ -20,6 +20,7 @@ from netcore.capture import (
 )
 from netcore.exceptions import CaptureError, ConfigError, NetcoreError
 from netcore.namespace import DemuxReport, Namespace
+from netcore.offload import OffloadReport, gro, gso
 
 __all__ = [
     "Batch",
@@ -31,10 +32,13 @@ __all__ = [
     "Interface",
     "Namespace",
     "NetcoreError",
+    "OffloadReport",
     "Packet",
     "Problem",
     "Writer",
     "__version__",
+    "gro",
+    "gso",
     "open",
     "write",
 ]

@@ -17,6 +17,8 @@ __all__ = [
     "Reader",
     "Writer",
     "__version__",
+    "gro_run",
+    "gso_run",
 ]
 __version__: str
 
@@ -75,6 +77,19 @@ class Demux:
     def unregister(self, handler: int) -> None: ...
     def set_encap(self, port: int, kind: str | None) -> None: ...
     def encap_ports(self) -> dict[int, str]: ...
+
+def gro_run(
+    reader: Reader,
+    writer: Writer,
+    *,
+    budget: int = 64,
+    flush_timeout_ns: int = 0,
+    max_size: int = 65536,
+    udp_gro: str = "off",
+) -> tuple[dict[str, int], list[tuple[int, int, int, list[str]]]]: ...
+def gso_run(
+    reader: Reader, writer: Writer, *, mss: int = 1448, mtu: int = 1500, ufo: bool = False
+) -> tuple[dict[str, int], list[tuple[int, int, int, list[str]]]]: ...
 
 LAYER_NAMES: dict[int, str]
 DROP_REASONS: dict[int, str]

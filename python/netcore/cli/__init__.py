@@ -323,6 +323,61 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _offload_output(args: argparse.Namespace, report: Any, what: str) -> int:
+    if args.jsonl:
+        with open(args.jsonl, "w") as f:
+            for n, p in enumerate(report.packets, 1):
+                f.write(
+                    json.dumps(
+                        {
+                            "n": n,
+                            "len": p.len,
+                            "segs": p.segs,
+                            "gso_size": p.gso_size,
+                            "gso_type": "|".join(p.gso_type) or None,
+                        }
+                    )
+                    + "\n"
+                )
+    summary = {
+        **report.stats,
+        "packets_out": report.packets_out,
+        "segments": report.segments,
+        "coalescing_ratio": report.coalescing_ratio,
+    }
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(
+            f"{what}: "
+            + ", ".join(
+                f"{k} {v:,}" if isinstance(v, int) else f"{k} {v:.2f}" for k, v in summary.items()
+            )
+        )
+    return 0
+
+
+def cmd_gro(args: argparse.Namespace) -> int:
+    from netcore.offload import gro
+
+    report = gro(
+        args.input,
+        args.output,
+        budget=args.budget,
+        flush_timeout_ns=args.flush_timeout,
+        max_size=args.max_size,
+        udp_gro=args.udp_gro,
+    )
+    return _offload_output(args, report, "gro")
+
+
+def cmd_gso(args: argparse.Namespace) -> int:
+    from netcore.offload import gso
+
+    report = gso(args.input, args.output, mss=args.mss, mtu=args.mtu, ufo=args.ufo)
+    return _offload_output(args, report, "gso")
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="netcore",
@@ -371,6 +426,31 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--strict", action="store_true", help="stop at the first damaged record")
     common(sp)
     sp.set_defaults(func=cmd_stats)
+
+    sp = sub.add_parser(
+        "gro", help="receive a capture through GRO (Linux rules); write what goes up"
+    )
+    sp.add_argument("input", help="capture to read")
+    sp.add_argument("output", type=Path, help="capture to write; format from the suffix")
+    sp.add_argument("--jsonl", type=Path, help="write one JSON line per output packet here")
+    sp.add_argument("--budget", type=int, default=64, help="NAPI budget (packets per poll)")
+    sp.add_argument("--flush-timeout", type=int, default=0, help="gro_flush_timeout, ns")
+    sp.add_argument("--max-size", type=int, default=65536, help="gro_max_size")
+    sp.add_argument(
+        "--udp-gro", choices=["off", "forwarding", "fraglist"], default="off", help="UDP GRO mode"
+    )
+    common(sp)
+    sp.set_defaults(func=cmd_gro)
+
+    sp = sub.add_parser("gso", help="segment a capture as software GSO/TSO/USO would")
+    sp.add_argument("input", help="capture to read")
+    sp.add_argument("output", type=Path, help="capture to write; format from the suffix")
+    sp.add_argument("--mss", type=int, default=1448, help="segment payload size")
+    sp.add_argument("--mtu", type=int, default=1500, help="fragment IP packets over this size")
+    sp.add_argument("--ufo", action="store_true", help="UDP as IP fragments, not USO")
+    sp.add_argument("--jsonl", type=Path, help="write one JSON line per output packet here")
+    common(sp)
+    sp.set_defaults(func=cmd_gso)
 
     sp = sub.add_parser("run", help="run a capture through netcore (default: a bundled sample)")
     sp.add_argument("file", nargs="?", help="capture to run (default: the bundled sample)")

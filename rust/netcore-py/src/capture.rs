@@ -21,7 +21,7 @@ fn poisoned() -> PyErr {
 /// Reads a pcap or pcapng capture batch by batch.
 #[pyclass(frozen, module = "netcore._netcore", name = "Reader")]
 pub struct PyReader {
-    inner: Mutex<CaptureReader>,
+    pub(crate) inner: Mutex<CaptureReader>,
     /// Tables that batches read here are dissected with.
     tables: std::sync::Arc<netcore_core::demux::Tables>,
 }
@@ -93,7 +93,7 @@ impl PyReader {
 /// Writes a pcap or pcapng capture.
 #[pyclass(frozen, module = "netcore._netcore", name = "Writer")]
 pub struct PyWriter {
-    inner: Mutex<CaptureWriter>,
+    pub(crate) inner: Mutex<CaptureWriter>,
 }
 
 impl PyWriter {

@@ -13,6 +13,7 @@ mod conv;
 mod demux;
 mod detach;
 mod errors;
+mod offload;
 mod pyio;
 
 use pyo3::prelude::*;
@@ -30,6 +31,8 @@ mod _netcore {
     use crate::capture::PyWriter;
     #[pymodule_export]
     use crate::demux::PyDemux;
+    #[pymodule_export]
+    use crate::offload::{gro_run, gso_run};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -3,4 +3,8 @@
 
 pub mod features;
 
+pub mod gro;
+pub mod gso;
+pub mod run;
+
 pub use features::{Features, GroParams, UdpGro};

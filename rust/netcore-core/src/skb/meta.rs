@@ -201,6 +201,16 @@ impl Not for GsoType {
     }
 }
 
+impl GsoType {
+    /// The kernel's names of the flags set (`SKB_GSO_` dropped), e.g. `["TCPV4", "TCP_ECN"]`.
+    pub fn names(self) -> impl Iterator<Item = &'static str> {
+        GSO_NAMES
+            .into_iter()
+            .filter(move |(flag, _)| self.contains(*flag))
+            .map(|(_, n)| n)
+    }
+}
+
 impl fmt::Debug for GsoType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_empty() {

@@ -1,0 +1,532 @@
+//! The receive-side walk of a packet through the GRO handlers, outer to inner, as the kernel's
+//! chain of `gro_receive` callbacks does it: `dev_gro_receive` → `vlan_gro_receive` →
+//! `inet_gro_receive` / `ipv6_gro_receive` → `tcp4_gro_receive` / `udp4_gro_receive` (and their
+//! IPv6 twins) → for a UDP tunnel port `vxlan_gro_receive` / `geneve_gro_receive` →
+//! `eth_gro_receive` → the inner IP and transport handlers.
+//!
+//! The walk records every header it passes ([`Layers`]), the packet's own flush flag
+//! (`NAPI_GRO_CB(skb)->flush`) and its checksum state. A packet that a handler turns away
+//! before the transport handler looks at the held packets (unknown protocol, IPv4 options, bad
+//! IPv4 header checksum, bad transport checksum, UDP GRO off…) yields `None`: it goes up at
+//! once (`GRO_NORMAL`) and leaves every held packet where it is, as in the kernel, where such
+//! a packet never reaches the code that picks a held packet to flush (`pp`).
+//!
+//! Offsets are from the start of the packet's data, which is its link-layer header.
+
+use super::cb::{CsumCb, pseudo, sum_range};
+use super::tunnel;
+use crate::checksum::{self, IpSummed};
+use crate::offload::UdpGro;
+use crate::skb::{GsoType, Skb};
+
+/// Most headers a walk records (the kernel's `GRO_RECURSION_LIMIT` is 15 nested handlers).
+pub(crate) const MAX_HDRS: usize = 16;
+
+/// Ethertypes with a GRO handler (`gro_find_receive_by_type`).
+const ETH_P_IP: u16 = 0x0800;
+const ETH_P_IPV6: u16 = 0x86dd;
+const ETH_P_8021Q: u16 = 0x8100;
+const ETH_P_8021AD: u16 = 0x88a8;
+const ETH_P_TEB: u16 = 0x6558;
+
+const IPPROTO_TCP: u8 = 6;
+const IPPROTO_UDP: u8 = 17;
+const NEXTHDR_HOP: u8 = 0;
+const NEXTHDR_ROUTING: u8 = 43;
+const NEXTHDR_DEST: u8 = 60;
+
+/// IPv4 flag and offset bits other than DF: reserved, MF, fragment offset.
+const IP_FLAGS_NOT_DF: u16 = 0xbfff;
+
+/// A UDP tunnel GRO knows (a device owning a UDP port, whose socket has `gro_receive`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UdpTunnel {
+    /// VXLAN (RFC 7348), `vxlan_gro_receive`.
+    Vxlan,
+    /// Geneve (RFC 8926), `geneve_gro_receive`.
+    Geneve,
+}
+
+/// What a recorded header is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// The device's link-layer header (`gro_list_prepare` compares it).
+    Mac,
+    /// An 802.1Q/802.1ad tag in the packet (`vlan_gro_receive`).
+    Vlan,
+    /// IPv4 without options.
+    Ipv4,
+    /// IPv6 with its extension headers (`len` covers them).
+    Ipv6,
+    /// The UDP header in front of a tunnel.
+    TunnelUdp,
+    /// VXLAN header.
+    Vxlan,
+    /// Geneve header with its options.
+    Geneve,
+    /// The inner Ethernet header of a tunnel (`eth_gro_receive`).
+    Eth,
+    /// TCP, the merged layer.
+    Tcp,
+    /// UDP, the merged layer (`udp_gro_receive_segment`).
+    Udp,
+}
+
+/// One recorded header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Hdr {
+    pub kind: Kind,
+    pub off: usize,
+    pub len: usize,
+}
+
+const NO_HDR: Hdr = Hdr {
+    kind: Kind::Mac,
+    off: 0,
+    len: 0,
+};
+
+/// What the walk learnt about a packet: its headers and the GRO control block.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Layers {
+    hdrs: [Hdr; MAX_HDRS],
+    n: usize,
+    /// Bytes of link-layer header the device has (`dev->hard_header_len`): 14 or 0.
+    pub mac_len: usize,
+    /// `skb->protocol` as `eth_type_trans` sets it.
+    pub protocol: u16,
+    /// Index in the headers of the outer and the inner network header
+    /// (`NAPI_GRO_CB(skb)->network_offsets[]`); `usize::MAX` when absent.
+    pub net: [usize; 2],
+    /// The packet went through a UDP tunnel handler (`NAPI_GRO_CB(skb)->encap_mark`).
+    pub encap: bool,
+    /// Start of the merged payload (`skb_gro_offset` after the transport header).
+    pub payload_off: usize,
+    /// Payload bytes (`skb_gro_len`): to the end of the packet, padding included.
+    pub gro_len: usize,
+    /// `NAPI_GRO_CB(skb)->flush`: the packet must not be held or merged.
+    pub flush: bool,
+    /// UDP segments are chained as a list (`NAPI_GRO_CB(skb)->is_flist`).
+    pub is_flist: bool,
+    /// Segments the packet stands for (`NAPI_GRO_CB(skb)->count`).
+    pub count: u16,
+    /// The packet's own `gso_size` when it arrives already aggregated.
+    pub gso_size: Option<u16>,
+}
+
+impl Layers {
+    fn new(mac_len: usize, protocol: u16) -> Self {
+        Layers {
+            hdrs: [NO_HDR; MAX_HDRS],
+            n: 0,
+            mac_len,
+            protocol,
+            net: [usize::MAX; 2],
+            encap: false,
+            payload_off: 0,
+            gro_len: 0,
+            flush: false,
+            is_flist: false,
+            count: 1,
+            gso_size: None,
+        }
+    }
+
+    /// The recorded headers, outer first.
+    pub fn hdrs(&self) -> &[Hdr] {
+        self.hdrs.get(..self.n).unwrap_or_default()
+    }
+
+    /// Mutable headers (completion moves them when it inserts a jumbo option).
+    pub fn hdrs_mut(&mut self) -> &mut [Hdr] {
+        self.hdrs.get_mut(..self.n).unwrap_or_default()
+    }
+
+    /// The merged transport header (the last one recorded).
+    pub fn l4(&self) -> Hdr {
+        self.hdrs().last().copied().unwrap_or(NO_HDR)
+    }
+
+    /// Network header `i` (0 outer, 1 inner), if present.
+    pub fn net_hdr(&self, i: usize) -> Option<Hdr> {
+        self.net.get(i).and_then(|&k| self.hdrs().get(k)).copied()
+    }
+
+    /// Index of the network header that carries the merged transport header.
+    pub fn l4_net_index(&self) -> usize {
+        usize::from(self.encap)
+    }
+
+    fn push(&mut self, kind: Kind, off: usize, len: usize) -> Option<usize> {
+        let slot = self.hdrs.get_mut(self.n)?;
+        *slot = Hdr { kind, off, len };
+        self.n += 1;
+        Some(self.n - 1)
+    }
+}
+
+/// What the walk needs to know about the device.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cfg<'a> {
+    /// UDP GRO mode of the device.
+    pub udp_gro: UdpGro,
+    /// UDP destination ports owned by tunnel devices.
+    pub tunnels: &'a [(u16, UdpTunnel)],
+}
+
+fn be16(d: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?]))
+}
+
+/// Walks `skb`'s headers as the GRO handlers do. `raw` says the device has no link-layer
+/// header (the packet starts with IP). `cb` is updated with every checksum verified, even
+/// when the walk then gives up (the kernel changes `ip_summed` as it goes).
+pub(crate) fn parse(skb: &Skb, raw: bool, cfg: Cfg<'_>, cb: &mut CsumCb) -> Option<Layers> {
+    let d = skb.data();
+    let (mut lay, first) = if raw {
+        let proto = match (skb.meta.protocol, d.first().map(|b| b >> 4)) {
+            (p, _) if p != 0 => p,
+            (_, Some(4)) => ETH_P_IP,
+            (_, Some(6)) => ETH_P_IPV6,
+            _ => return None,
+        };
+        (Layers::new(0, proto), proto)
+    } else {
+        // eth_type_trans: an 802.3 length field is no ethertype, and has no GRO handler.
+        let et = be16(d, 12)?;
+        if et < 0x0600 {
+            return None;
+        }
+        let mut l = Layers::new(14, et);
+        l.push(Kind::Mac, 0, 14)?;
+        (l, et)
+    };
+    // dev_gro_receive: an aggregated packet counts for its segments; only TCP ones that
+    // did not come from an untrusted source may merge further.
+    if skb.meta.is_gso() {
+        let g = skb.meta.gso;
+        lay.count = g.segs.max(1);
+        lay.gso_size = Some(g.size);
+        if !g.gso_type.intersects(GsoType::TCPV4 | GsoType::TCPV6)
+            || g.gso_type.contains(GsoType::DODGY)
+        {
+            lay.flush = true;
+        }
+    }
+    let mut w = Walk {
+        skb,
+        d,
+        total: skb.len(),
+        lay,
+        cfg,
+        cb,
+    };
+    w.run(first, lay.mac_len)?;
+    Some(w.lay)
+}
+
+/// The state of one walk.
+struct Walk<'a, 'c> {
+    skb: &'a Skb,
+    d: &'a [u8],
+    total: usize,
+    lay: Layers,
+    cfg: Cfg<'c>,
+    cb: &'a mut CsumCb,
+}
+
+/// Where the walk goes after a UDP header.
+enum AfterUdp {
+    /// The datagram is the merged layer.
+    Segment,
+    /// A tunnel follows: continue with this ethertype at this offset.
+    Inner(u16, usize),
+}
+
+impl<'a> Walk<'a, '_> {
+    fn run(&mut self, mut et: u16, mut off: usize) -> Option<()> {
+        loop {
+            match et {
+                // vlan_gro_receive: the tag is compared, its inner type must have a handler.
+                ETH_P_8021Q | ETH_P_8021AD => {
+                    let inner = be16(self.d, off + 2)?;
+                    self.lay.push(Kind::Vlan, off, 4)?;
+                    off += 4;
+                    et = inner;
+                }
+                // eth_gro_receive (tunnel payloads): the inner Ethernet header is compared.
+                ETH_P_TEB => {
+                    let inner = be16(self.d, off + 12)?;
+                    self.lay.push(Kind::Eth, off, 14)?;
+                    off += 14;
+                    et = inner;
+                }
+                ETH_P_IP => {
+                    let (l4, proto) = self.inet(off)?;
+                    match self.transport(proto, l4)? {
+                        AfterUdp::Segment => return Some(()),
+                        AfterUdp::Inner(e, o) => (et, off) = (e, o),
+                    }
+                }
+                ETH_P_IPV6 => {
+                    let (l4, proto) = self.ipv6(off)?;
+                    match self.transport(proto, l4)? {
+                        AfterUdp::Segment => return Some(()),
+                        AfterUdp::Inner(e, o) => (et, off) = (e, o),
+                    }
+                }
+                _ => return None,
+            }
+            if !matches!(
+                et,
+                ETH_P_IP | ETH_P_IPV6 | ETH_P_8021Q | ETH_P_8021AD | ETH_P_TEB
+            ) {
+                // The handler found no handler for what follows (`gro_find_receive_by_type`).
+                return None;
+            }
+        }
+    }
+
+    /// `inet_gro_receive`: returns the transport offset and protocol.
+    fn inet(&mut self, off: usize) -> Option<(usize, u8)> {
+        let iph = self.d.get(off..off + 20)?;
+        let proto = iph[9];
+        // Only protocols with a GRO handler; no options (the first byte is exactly 0x45);
+        // a good header checksum. Otherwise the packet goes up untouched.
+        if proto != IPPROTO_TCP && proto != IPPROTO_UDP {
+            return None;
+        }
+        if iph[0] != 0x45 || !checksum::verify(iph) {
+            return None;
+        }
+        // The total length must be exactly what is left of the packet (no link padding),
+        // and the datagram must not be a fragment (nor carry the reserved flag).
+        let tot_len = usize::from(u16::from_be_bytes([iph[2], iph[3]]));
+        let frag = u16::from_be_bytes([iph[6], iph[7]]);
+        self.lay.flush |= tot_len != self.total - off || frag & IP_FLAGS_NOT_DF != 0;
+        let i = self.lay.push(Kind::Ipv4, off, 20)?;
+        self.lay.net[usize::from(self.lay.encap)] = i;
+        Some((off + 20, proto))
+    }
+
+    /// `ipv6_gro_receive` with `ipv6_gro_pull_exthdrs`: hop-by-hop, routing and destination
+    /// options headers are passed over (their bytes must match between packets of a flow);
+    /// anything else that is not TCP or UDP (a fragment header…) has no handler.
+    fn ipv6(&mut self, off: usize) -> Option<(usize, u8)> {
+        let iph = self.d.get(off..off + 40)?;
+        let payload_len = usize::from(u16::from_be_bytes([iph[4], iph[5]]));
+        self.lay.flush |= payload_len != self.total - off - 40;
+        let mut proto = iph[6];
+        let mut end = off + 40;
+        while matches!(proto, NEXTHDR_HOP | NEXTHDR_ROUTING | NEXTHDR_DEST) {
+            let opt = self.d.get(end..end + 2)?;
+            let len = (usize::from(opt[1]) + 1) * 8;
+            if end + len > self.d.len() {
+                return None;
+            }
+            proto = opt[0];
+            end += len;
+        }
+        if proto != IPPROTO_TCP && proto != IPPROTO_UDP {
+            return None;
+        }
+        let i = self.lay.push(Kind::Ipv6, off, end - off)?;
+        self.lay.net[usize::from(self.lay.encap)] = i;
+        Some((end, proto))
+    }
+
+    fn transport(&mut self, proto: u8, off: usize) -> Option<AfterUdp> {
+        if proto == IPPROTO_TCP {
+            self.tcp(off)?;
+            Some(AfterUdp::Segment)
+        } else {
+            self.udp(off)
+        }
+    }
+
+    /// The network header in front of the transport header being parsed.
+    fn ip_bytes(&self) -> &'a [u8] {
+        let d = self.d;
+        self.lay
+            .net_hdr(usize::from(self.lay.encap))
+            .and_then(|h| d.get(h.off..))
+            .unwrap_or_default()
+    }
+
+    /// `tcp4_gro_receive` / `tcp6_gro_receive` up to `tcp_gro_receive`.
+    fn tcp(&mut self, off: usize) -> Option<()> {
+        // "Don't bother verifying checksum if we're going to flush anyway."
+        if !self.lay.flush {
+            let (skb, ip, total) = (self.skb, self.ip_bytes(), self.total);
+            if !self
+                .cb
+                .validate(false, 1, || verify_l4(skb, ip, IPPROTO_TCP, off, total))
+            {
+                return None;
+            }
+        }
+        // tcp_gro_pull_header: the whole header, options included, must be there.
+        let th = self.d.get(off..off + 20)?;
+        let thlen = usize::from(th[12] >> 4) * 4;
+        if thlen < 20 || off + thlen > self.d.len() {
+            return None;
+        }
+        self.lay.push(Kind::Tcp, off, thlen)?;
+        self.lay.payload_off = off + thlen;
+        self.lay.gro_len = self.total - off - thlen;
+        Some(())
+    }
+
+    /// `udp4_gro_receive` / `udp6_gro_receive` and `udp_gro_receive`.
+    fn udp(&mut self, off: usize) -> Option<AfterUdp> {
+        let uh = self.d.get(off..off + 8)?;
+        let check = u16::from_be_bytes([uh[6], uh[7]]);
+        let dport = u16::from_be_bytes([uh[2], uh[3]]);
+        let ulen = usize::from(u16::from_be_bytes([uh[4], uh[5]]));
+        if !self.lay.flush {
+            let (skb, ip, total) = (self.skb, self.ip_bytes(), self.total);
+            if !self
+                .cb
+                .validate(true, check, || verify_l4(skb, ip, IPPROTO_UDP, off, total))
+            {
+                return None;
+            }
+            if check != 0 {
+                self.cb.try_convert();
+            }
+        }
+        let tunnel = self
+            .cfg
+            .tunnels
+            .iter()
+            .find(|(p, _)| *p == dport)
+            .map(|&(_, t)| t);
+        let Some(tunnel) = tunnel else {
+            return self.udp_segment(off, check, ulen);
+        };
+        // A tunnel in a tunnel is not aggregated, nor a datagram whose checksum is set but
+        // could not be checked (udp_gro_receive).
+        if self.lay.encap
+            || (check != 0
+                && !matches!(self.cb.summed, IpSummed::Partial { .. })
+                && self.cb.cnt == 0
+                && !self.cb.valid)
+        {
+            return None;
+        }
+        self.lay.encap = true;
+        self.lay.push(Kind::TunnelUdp, off, 8)?;
+        let off = off + 8;
+        match tunnel {
+            // vxlan_gro_receive: flags and VNI words are compared; Ethernet follows.
+            UdpTunnel::Vxlan => {
+                let hlen = tunnel::vxlan(self.d, off)?;
+                self.lay.push(Kind::Vxlan, off, hlen)?;
+                Some(AfterUdp::Inner(ETH_P_TEB, off + hlen))
+            }
+            // geneve_gro_receive: the whole header, options included, is compared; the
+            // protocol type says what follows, and must have a handler.
+            UdpTunnel::Geneve => {
+                let (proto, hlen) = tunnel::geneve(self.d, off)?;
+                self.lay.push(Kind::Geneve, off, hlen)?;
+                if !matches!(
+                    proto,
+                    ETH_P_IP | ETH_P_IPV6 | ETH_P_8021Q | ETH_P_8021AD | ETH_P_TEB
+                ) {
+                    return None;
+                }
+                Some(AfterUdp::Inner(proto, off + hlen))
+            }
+        }
+    }
+
+    /// The plain-UDP branch of `udp_gro_receive` and `udp_gro_receive_segment`'s own checks.
+    fn udp_segment(&mut self, off: usize, check: u16, ulen: usize) -> Option<AfterUdp> {
+        // A packet encapsulated here (not by a known tunnel) is not aggregated.
+        if self.skb.meta.encapsulation {
+            return None;
+        }
+        let is_flist = self.cfg.udp_gro == UdpGro::Fraglist;
+        if self.cfg.udp_gro != UdpGro::Forwarding && !is_flist {
+            return None;
+        }
+        // "requires non zero csum, for symmetry with GSO"; no padded or short datagrams.
+        if check == 0 || ulen <= 8 || ulen != self.total - off {
+            return None;
+        }
+        self.lay.is_flist = is_flist;
+        self.lay.push(Kind::Udp, off, 8)?;
+        self.lay.payload_off = off + 8;
+        self.lay.gro_len = ulen - 8;
+        Some(AfterUdp::Segment)
+    }
+}
+
+/// Verifies the transport checksum at `off` in software: everything to the end of the packet
+/// plus the pseudo-header (`skb_gro_checksum_validate` with `inet_gro_compute_pseudo` /
+/// `ip6_gro_compute_pseudo`).
+fn verify_l4(skb: &Skb, ip: &[u8], proto: u8, off: usize, total: usize) -> bool {
+    let len = total - off;
+    let ph = pseudo(ip, proto, len);
+    sum_range(skb, off, len, ph).is_some_and(|s| checksum::fold(s) == 0)
+}
+
+/// Whether held packet `a` and new packet `b` are the same flow, header by header, with the
+/// comparisons of each handler: `gro_list_prepare` (link-layer header), `vlan_gro_receive`
+/// (`compare_vlan_header`), `inet_gro_receive` (protocol and addresses), `ipv6_gro_receive`
+/// (version, flow label, addresses, next header, extension headers), `udp_gro_receive` (ports,
+/// and checksums both zero or both set, before a tunnel), `vxlan_gro_prepare_receive` (flags
+/// and VNI), `geneve_gro_receive` (whole header), `eth_gro_receive` (`compare_ether_header`),
+/// `tcp_gro_lookup` and `udp_gro_receive_segment` (ports).
+pub(crate) fn same_flow(a: &Layers, ad: &[u8], b: &Layers, bd: &[u8]) -> bool {
+    if a.n != b.n || a.mac_len != b.mac_len {
+        return false;
+    }
+    a.hdrs().iter().zip(b.hdrs()).all(|(x, y)| {
+        if x.kind != y.kind || (x.len != y.len && x.kind != Kind::Tcp) {
+            return false;
+        }
+        let (Some(hp), Some(hq)) = (ad.get(x.off..x.off + x.len), bd.get(y.off..y.off + y.len))
+        else {
+            return false;
+        };
+        match x.kind {
+            Kind::Mac | Kind::Eth | Kind::Vlan | Kind::Vxlan | Kind::Geneve => hp == hq,
+            Kind::Ipv4 => hp[9] == hq[9] && hp[12..20] == hq[12..20],
+            Kind::Ipv6 => {
+                let word = |s: &[u8]| u32::from_be_bytes([s[0], s[1], s[2], s[3]]);
+                (word(hp) ^ word(hq)) & 0xf00f_ffff == 0 && hp[6] == hq[6] && hp[8..] == hq[8..]
+            }
+            Kind::TunnelUdp => hp[0..4] == hq[0..4] && (hp[6..8] == [0, 0]) == (hq[6..8] == [0, 0]),
+            Kind::Tcp | Kind::Udp => hp[0..4] == hq[0..4],
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::Bytes;
+
+    fn skb(v: Vec<u8>) -> Skb {
+        Skb::from_shared(Bytes::from_vec(v)).unwrap()
+    }
+
+    #[test]
+    fn short_and_unknown_frames_have_no_layers() {
+        let cfg = Cfg {
+            udp_gro: UdpGro::Off,
+            tunnels: &[],
+        };
+        let mut cb = CsumCb::new(IpSummed::None);
+        assert!(parse(&skb(vec![0; 10]), false, cfg, &mut cb).is_none());
+        let mut arp = vec![0u8; 60];
+        arp[12] = 0x08;
+        arp[13] = 0x06;
+        assert!(parse(&skb(arp), false, cfg, &mut cb).is_none());
+        let mut len8023 = vec![0u8; 60];
+        len8023[13] = 46;
+        assert!(parse(&skb(len8023), false, cfg, &mut cb).is_none());
+        assert!(parse(&skb(vec![0x45; 3]), true, cfg, &mut cb).is_none());
+    }
+}

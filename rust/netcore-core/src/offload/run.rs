@@ -1,0 +1,220 @@
+//! Whole captures through GRO or GSO: what `netcore gro` and `netcore gso` do.
+//!
+//! GRO receives every packet of a capture, in order, through NAPI polls of the configured
+//! budget (the last poll, under budget, flushes everything, as `napi_complete_done` does), and
+//! writes each packet that goes up as one contiguous frame, as a capture on a GRO device
+//! shows it. GSO segments every packet larger than the MSS (or fragments it over the MTU) as
+//! a device without the offload would, and writes the segments with complete checksums.
+
+use super::gro::{FrameCsum, Gro, GroStats, gro_frame};
+use super::gso::{self, FragOptions, FragOutcome, FrameSpec, UdpMode};
+use super::{Features, GroParams};
+use crate::batch::Batch;
+use crate::capture::{CaptureReader, CaptureWriter};
+use crate::error::{Error, Result};
+use crate::skb::Skb;
+
+/// One packet a run wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutRecord {
+    /// Frame length written.
+    pub len: u32,
+    /// Segments it carries (1 for a packet that was not merged or a single segment).
+    pub segs: u32,
+    /// `gso_size` (0 when not a GSO packet).
+    pub gso_size: u32,
+    /// Names of the `gso_type` flags.
+    pub gso_type: Vec<&'static str>,
+}
+
+/// Counts of a GSO run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GsoStats {
+    /// Packets read.
+    pub packets_in: u64,
+    /// Packets written.
+    pub packets_out: u64,
+    /// Input packets that were segmented or fragmented.
+    pub segmented: u64,
+    /// Input packets with DF over the MTU: not sent, an ICMP error due.
+    pub too_big: u64,
+    /// Input packets left as they were (not IP, or nothing to segment), checksums completed.
+    pub passed: u64,
+}
+
+/// Reads batches lazily and yields every packet as a zero-copy `Skb`; the first read error
+/// ends the stream and is kept.
+struct Packets<'r> {
+    reader: &'r mut CaptureReader,
+    batch: Option<Batch>,
+    row: usize,
+    error: Option<Error>,
+}
+
+impl Iterator for Packets<'_> {
+    type Item = Skb;
+
+    fn next(&mut self) -> Option<Skb> {
+        loop {
+            if let Some(b) = &self.batch {
+                if self.row < b.len() {
+                    self.row += 1;
+                    if let Some(skb) = Skb::from_batch(b, self.row - 1) {
+                        return Some(skb);
+                    }
+                    continue;
+                }
+            }
+            match self.reader.next_batch(4096) {
+                Ok(Some(b)) => {
+                    self.batch = Some(b);
+                    self.row = 0;
+                }
+                Ok(None) => return None,
+                Err(e) => {
+                    self.error = Some(e);
+                    return None;
+                }
+            }
+        }
+    }
+}
+
+/// Runs a capture through GRO with `params` and `features` and writes what goes up.
+pub fn gro_capture(
+    reader: &mut CaptureReader,
+    writer: &mut CaptureWriter,
+    params: GroParams,
+    features: Features,
+    records: &mut Vec<OutRecord>,
+) -> Result<GroStats> {
+    let mut gro = Gro::new(params, features);
+    let mut input = Packets {
+        reader,
+        batch: None,
+        row: 0,
+        error: None,
+    };
+    let mut out = Vec::new();
+    let budget = params.budget.max(1);
+    loop {
+        let taken = gro.napi_poll(&mut input, &mut out);
+        for skb in out.drain(..) {
+            let frame = gro_frame(&skb, FrameCsum::AsCaptured);
+            write(writer, &skb, &frame, records)?;
+        }
+        if taken < budget {
+            break;
+        }
+    }
+    if let Some(e) = input.error {
+        return Err(e);
+    }
+    Ok(*gro.stats())
+}
+
+fn write(
+    writer: &mut CaptureWriter,
+    skb: &Skb,
+    frame: &[u8],
+    records: &mut Vec<OutRecord>,
+) -> Result<()> {
+    let gso = skb.meta.gso;
+    let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
+    writer.write_packet(skb.meta.iif, skb.meta.tstamp, frame, len, [])?;
+    records.push(OutRecord {
+        len,
+        segs: u32::from(gso.segs).max(1),
+        gso_size: u32::from(gso.size),
+        gso_type: gso.gso_type.names().collect(),
+    });
+    Ok(())
+}
+
+/// Runs a capture through software GSO: TCP as TSO, UDP as USO (or, with `ufo`, IP
+/// fragments of the datagram) by `mss`, then IP fragmentation of whatever exceeds `mtu`
+/// (`ip_do_fragment`; with DF set, or for IPv6 as a router, the packet is not sent and an
+/// ICMP "fragmentation needed" / "packet too big" is due: counted in `too_big`). Segments
+/// leave with complete checksums; a packet needing nothing leaves as it came.
+pub fn gso_capture(
+    reader: &mut CaptureReader,
+    writer: &mut CaptureWriter,
+    mss: u16,
+    mtu: u16,
+    ufo: bool,
+    records: &mut Vec<OutRecord>,
+) -> Result<GsoStats> {
+    let mut stats = GsoStats::default();
+    let mut spec = FrameSpec::mss(mss);
+    if ufo {
+        spec.udp = UdpMode::Ufo;
+    }
+    while let Some(b) = reader.next_batch(4096)? {
+        for (i, frame) in b.packets().enumerate() {
+            stats.packets_in += 1;
+            spec.linktype = b.linktype[i];
+            // A packet that is not a GSO candidate (not TCP/UDP, or no larger than one
+            // segment) is refused by segmentation and goes on whole.
+            let segments = gso::segment_frame(frame, &spec)
+                .ok()
+                .filter(|s| s.len() > 1);
+            let pieces = segments.as_ref().map_or(1, Vec::len);
+            let mut changed = segments.is_some();
+            let mut out: Vec<Vec<u8>> = Vec::with_capacity(pieces);
+            let inputs: Vec<&[u8]> = match &segments {
+                Some(s) => s.iter().map(Vec::as_slice).collect(),
+                None => vec![frame],
+            };
+            let mut dropped = false;
+            for piece in inputs {
+                match gso::fragment_frame(
+                    piece,
+                    u32::from(mtu),
+                    b.linktype[i],
+                    &FragOptions::default(),
+                ) {
+                    Ok(FragOutcome::Fragments(frags)) => {
+                        changed = true;
+                        out.extend(frags.iter().map(Skb::to_vec));
+                    }
+                    Ok(FragOutcome::TooBig(_)) => dropped = true,
+                    // Fits, or not IP at all: leaves as it is.
+                    Ok(FragOutcome::Fits(_)) | Err(_) => out.push(piece.to_vec()),
+                }
+            }
+            if dropped {
+                stats.too_big += 1;
+                continue;
+            }
+            if changed {
+                stats.segmented += 1;
+            } else {
+                stats.passed += 1;
+            }
+            for o in &out {
+                put(writer, &b, i, o, records, &mut stats)?;
+            }
+        }
+    }
+    Ok(stats)
+}
+
+fn put(
+    writer: &mut CaptureWriter,
+    b: &Batch,
+    i: usize,
+    frame: &[u8],
+    records: &mut Vec<OutRecord>,
+    stats: &mut GsoStats,
+) -> Result<()> {
+    let len = u32::try_from(frame.len()).unwrap_or(u32::MAX);
+    writer.write_packet(b.ifindex[i], b.ts[i], frame, len, [])?;
+    stats.packets_out += 1;
+    records.push(OutRecord {
+        len,
+        segs: 1,
+        gso_size: 0,
+        gso_type: Vec::new(),
+    });
+    Ok(())
+}
