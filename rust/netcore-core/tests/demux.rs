@@ -153,3 +153,34 @@ fn vxlan_over_vlan_with_checksums() {
         netcore_core::checksum::IpSummed::Unnecessary { level: 0 }
     );
 }
+
+/// Found by the `demux` fuzz target: an IP length claiming more than the capture holds put a
+/// transport layer's offset past the end of the frame.
+#[test]
+fn layer_offsets_stay_within_the_frame() {
+    const INPUT: &[u8] = &[
+        58, 254, 97, 59, 1, 133, 0, 72, 0, 0, 0, 0, 136, 255, 255, 48, 253, 255, 255, 136, 122,
+        136, 136, 136, 136, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 43, 0, 0, 0, 6, 252, 249, 6, 6, 6, 0, 0,
+        0, 255, 255, 255, 0, 255, 255, 255, 255, 8, 0, 0, 0, 0, 58, 0, 6, 6, 70, 255, 255, 255,
+        158, 251, 59,
+    ];
+    let (&steer, rest) = INPUT.split_first().unwrap();
+    let linktype = LINKTYPES[usize::from(steer & 0x0f) % LINKTYPES.len()];
+    let cut = steer & 0x10 != 0;
+    let frames: Vec<&[u8]> = rest.split(|&b| b == 0xfe).take(8).collect();
+    let batch = Batch::from_packets(frames.iter().map(|f| {
+        (
+            0,
+            *f,
+            f.len() as u32 + if cut { 40 } else { 0 },
+            0,
+            linktype,
+        )
+    }));
+    let cols = demux::dissect_batch(&batch, &Tables::new());
+    for (i, frame) in frames.iter().enumerate() {
+        for k in 0..usize::from(cols.nlayers[i]) {
+            assert!(usize::from(cols.layer_off[i][k]) < frame.len());
+        }
+    }
+}

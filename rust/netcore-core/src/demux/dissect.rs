@@ -103,6 +103,10 @@ impl Walk<'_> {
     /// Records a layer; false when the layer list is full (dissection stops there).
     fn layer(&mut self, l: Layer, off: usize) -> bool {
         let n = usize::from(self.row.nlayers);
+        // A header with no captured byte is not recorded: there is nothing of it to show.
+        if off >= self.pkt.len() {
+            return false;
+        }
         let Ok(off) = u16::try_from(off) else {
             return false;
         };
