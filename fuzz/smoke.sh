@@ -31,7 +31,7 @@ for target in $(cargo fuzz list); do
   if [ -d "seeds/$target" ]; then dirs+=("seeds/$target"); fi
   log="$logs/$target.log"
   if cargo fuzz run "$target" --sanitizer none "${dirs[@]}" -- \
-      -max_total_time="$secs" -print_final_stats=1 >"$log" 2>&1; then
+      -max_total_time="$secs" -seed=1 -print_final_stats=1 >"$log" 2>&1; then
     runs="$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -Eo '[0-9]+$' || true)"
     cov="$(grep -Eo 'cov: [0-9]+' "$log" | tail -1 || true)"
     echo "ok   $target: ${runs:-?} runs in ${secs}s, ${cov:-cov: ?}"
