@@ -152,3 +152,20 @@ def test_df_over_mtu_is_counted_not_sent(tmp_path: Path) -> None:
     src = write(tmp_path / "in.pcapng", [big])
     r = nc.gso(src, tmp_path / "out.pcapng", mss=4000, mtu=1500)
     assert r.stats["too_big"] == 1 and r.packets_out == 0
+
+
+def test_bench_offload_compares_strategies(tmp_path: Path) -> None:
+    src = write(tmp_path / "in.pcapng", bulk_tcp(12))
+    out = subprocess.run(
+        [sys.executable, "-m", "netcore.cli", "bench", "offload", str(src), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    rows = {r["name"]: r for r in json.loads(out)}
+    assert rows["no offload"]["packets_out"] == 12
+    gro64 = rows["GRO budget 64 flush_timeout 0 ns"]
+    assert gro64["packets_out"] == 1 and gro64["segs_max"] == 12
+    assert rows["GRO budget 8 flush_timeout 0 ns"]["packets_out"] == 2  # a flush every 8
+    assert rows["TSO (device segments)"]["packets_out"] == 1
+    assert rows["software GSO, MSS 1448, software checksums"]["packets_out"] == 12

@@ -378,6 +378,40 @@ def cmd_gso(args: argparse.Namespace) -> int:
     return _offload_output(args, report, "gso")
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from netcore.bench import offload_strategies
+
+    rows = offload_strategies(args.file, mss=args.mss)
+    if args.json:
+        print(json.dumps([r.to_dict() for r in rows], indent=2))
+    else:
+        print(
+            f"{'strategy':<48} {'stage':<5} {'in':>8} {'out':>8} {'ratio':>6} "
+            f"{'segs p50/p99/max':>17} {'ns/pkt':>8} {'Mpps':>7}"
+        )
+        for r in rows:
+            dist = f"{r.segs_p50:.0f}/{r.segs_p99:.0f}/{r.segs_max}"
+            print(
+                f"{r.name:<48} {r.stage:<5} {r.packets_in:>8,} {r.packets_out:>8,} "
+                f"{r.coalescing_ratio:>6.2f} {dist:>17} {r.ns_per_packet:>8.1f} {r.mpps:>7.2f}"
+            )
+    if args.plot:
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            print("netcore bench: matplotlib is not installed; no plot", file=sys.stderr)
+            return 0
+        fig, ax = plt.subplots(figsize=(9, 4))
+        ax.barh([r.name for r in rows], [r.coalescing_ratio for r in rows])
+        ax.set_xlabel("segments per packet out")
+        fig.tight_layout()
+        fig.savefig(args.plot)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="netcore",
@@ -451,6 +485,14 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--jsonl", type=Path, help="write one JSON line per output packet here")
     common(sp)
     sp.set_defaults(func=cmd_gso)
+
+    sp = sub.add_parser("bench", help="compare offload strategies on a capture")
+    sp.add_argument("what", choices=["offload"], help="what to compare")
+    sp.add_argument("file", help="capture to run")
+    sp.add_argument("--mss", type=int, default=1448, help="segment size for software GSO")
+    sp.add_argument("--plot", type=Path, help="save a plot here (needs matplotlib)")
+    common(sp)
+    sp.set_defaults(func=cmd_bench)
 
     sp = sub.add_parser("run", help="run a capture through netcore (default: a bundled sample)")
     sp.add_argument("file", nargs="?", help="capture to run (default: the bundled sample)")
