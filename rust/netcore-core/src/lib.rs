@@ -19,6 +19,7 @@ pub mod demux;
 pub mod drop_reason;
 pub mod error;
 pub mod offload;
+pub mod ring;
 pub mod skb;
 pub mod wire;
 
