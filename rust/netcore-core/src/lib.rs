@@ -20,6 +20,7 @@ pub mod drop_reason;
 pub mod error;
 pub mod offload;
 pub mod ring;
+pub mod rss;
 pub mod skb;
 pub mod wire;
 
