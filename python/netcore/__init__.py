@@ -7,7 +7,7 @@ Read captures as numpy batches::
         big = batch[batch.caplen > 1000]
 """
 
-from netcore._netcore import __version__
+from netcore._netcore import Rss, __version__, toeplitz
 from netcore.batch import Batch, Packet
 from netcore.capture import (
     Capture,
@@ -35,10 +35,12 @@ __all__ = [
     "OffloadReport",
     "Packet",
     "Problem",
+    "Rss",
     "Writer",
     "__version__",
     "gro",
     "gso",
     "open",
+    "toeplitz",
     "write",
 ]

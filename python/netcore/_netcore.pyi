@@ -6,6 +6,8 @@ from typing import IO, Any, final
 import numpy as np
 import numpy.typing as npt
 
+import netcore.batch
+
 __all__ = [
     "DROP_REASONS",
     "LAYER_NAMES",
@@ -15,10 +17,12 @@ __all__ = [
     "Demux",
     "NetcoreError",
     "Reader",
+    "Rss",
     "Writer",
     "__version__",
     "gro_run",
     "gso_run",
+    "toeplitz",
 ]
 __version__: str
 
@@ -135,3 +139,40 @@ class Writer:
     def packets(self) -> int: ...
     @property
     def format(self) -> str: ...
+
+def toeplitz(key: bytes, data: bytes) -> int: ...
+
+@final
+class Rss:
+    def __new__(
+        cls,
+        queues: int = 1,
+        *,
+        key: bytes | None = None,
+        indirection: list[int] | None = None,
+        weights: list[int] | None = None,
+        fields: dict[str, str] | None = None,
+        symmetric: bool = False,
+        inner: bool = False,
+        table_size: int = 128,
+    ) -> Rss: ...
+    @property
+    def num_queues(self) -> int: ...
+    @property
+    def key(self) -> bytes: ...
+    @property
+    def indirection(self) -> list[int]: ...
+    @property
+    def table_size(self) -> int: ...
+    @property
+    def fields(self) -> dict[str, str]: ...
+    @property
+    def symmetric(self) -> bool: ...
+    @property
+    def inner(self) -> bool: ...
+    def hash_frame(self, frame: bytes, linktype: int = 1) -> tuple[int, bool] | None: ...
+    def queue(self, hash: int) -> int: ...
+    def hash(
+        self, batch: Batch | netcore.batch.Batch
+    ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_]]: ...
+    def queues(self, batch: Batch | netcore.batch.Batch) -> npt.NDArray[np.uint16]: ...

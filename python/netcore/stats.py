@@ -2,7 +2,8 @@
 
 ``dissect_records`` gives what ``netcore dissect --jsonl`` prints; :class:`Stats` accumulates what
 ``netcore stats`` prints: the protocol hierarchy (like ``tshark -z io,phs``), flows,
-conversations, bad checksums, malformed packets and top talkers.
+conversations, bad checksums, malformed packets and top talkers; :class:`QueueStats` what
+``netcore stats --queues N`` adds: how RSS spreads the packets over receive queues.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from netcore._netcore import Rss
 from netcore.batch import DROP_REASONS, LAYER_NAMES, VERDICTS, Batch
 
-__all__ = ["Stats", "dissect_records"]
+__all__ = ["QueueStats", "Stats", "dissect_records"]
 
 PROTO_NAMES = {1: "icmp", 6: "tcp", 17: "udp", 47: "gre", 58: "icmpv6", 132: "sctp"}
 
@@ -245,4 +247,49 @@ class Stats:
                 {"address": a, "bytes": by, "packets": self.talker_packets[a]}
                 for a, by in self.talkers.most_common(top)
             ],
+        }
+
+
+class QueueStats:
+    """Packets and bytes per receive queue as ``rss`` steers them (call :meth:`add` per batch).
+
+    Packets without an IP header are not hashed and count on queue 0, where a NIC puts them.
+    """
+
+    def __init__(self, rss: Rss) -> None:
+        self.rss = rss
+        self.packets = np.zeros(rss.num_queues, dtype=np.int64)
+        self.bytes = np.zeros(rss.num_queues, dtype=np.int64)
+
+    def add(self, b: Batch) -> None:
+        """Adds one batch."""
+        if len(b) == 0:
+            return
+        q = self.rss.queues(b)
+        n = self.rss.num_queues
+        self.packets += np.bincount(q, minlength=n)
+        self.bytes += np.bincount(q, weights=b.wirelen, minlength=n).astype(np.int64)
+
+    @staticmethod
+    def _imbalance(counts: np.ndarray[Any, Any]) -> float:
+        total = int(counts.sum())
+        return float(counts.max()) * len(counts) / total if total else 0.0
+
+    def imbalance(self) -> float:
+        """Packets of the busiest queue over the mean per queue: 1.0 is a perfect spread,
+        ``queues`` means one queue got everything; 0.0 when there were no packets."""
+        return self._imbalance(self.packets)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The distribution as plain data (the ``rss`` part of ``netcore stats --json``)."""
+        return {
+            "queues": self.rss.num_queues,
+            "symmetric": self.rss.symmetric,
+            "inner": self.rss.inner,
+            "per_queue": [
+                {"queue": i, "packets": int(p), "bytes": int(by)}
+                for i, (p, by) in enumerate(zip(self.packets, self.bytes, strict=True))
+            ],
+            "imbalance": self.imbalance(),
+            "imbalance_bytes": self._imbalance(self.bytes),
         }

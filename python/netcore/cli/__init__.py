@@ -286,12 +286,24 @@ def cmd_dissect(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from netcore.stats import Stats
+    from netcore.stats import QueueStats, Stats
 
     cap = netcore.open(args.file, strict=args.strict)
     st = Stats()
-    _read(cap, "counting", st.add)
+    qs = None
+    if args.queues is not None:
+        rss = netcore.Rss(args.queues, symmetric=args.symmetric, inner=args.inner)
+        qs = QueueStats(rss)
+
+    def each(b: netcore.Batch) -> None:
+        st.add(b)
+        if qs is not None:
+            qs.add(b)
+
+    _read(cap, "counting", each)
     d = st.to_dict(top=args.top)
+    if qs is not None:
+        d["rss"] = qs.to_dict()
     if args.json:
         print(json.dumps(d, indent=2))
         return 0
@@ -320,7 +332,17 @@ def cmd_stats(args: argparse.Namespace) -> int:
     mal = ", ".join(f"{k} {v:,}" for k, v in d["malformed"].items()) or "none"
     print(f"Malformed: {mal}")
     print(f"Truncated by the capture: {d['truncated']:,}")
+    if qs is not None:
+        _print_queues(d["rss"])
     return 0
+
+
+def _print_queues(r: dict[str, Any]) -> None:
+    title = f"RSS over {r['queues']} queues"
+    print(f"\n{title:<36} {'packets':>10} {'bytes':>14}")
+    for q in r["per_queue"]:
+        print(f"  {'queue ' + str(q['queue']):<34} {q['packets']:>10,} {q['bytes']:>14,}")
+    print(f"Imbalance (max/mean): {r['imbalance']:.3f} packets, {r['imbalance_bytes']:.3f} bytes")
 
 
 def _offload_output(args: argparse.Namespace, report: Any, what: str) -> int:
@@ -458,6 +480,11 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("file", help="capture to summarise (- for stdin)")
     sp.add_argument("--top", type=int, default=10, help="rows in the top-N tables")
     sp.add_argument("--strict", action="store_true", help="stop at the first damaged record")
+    sp.add_argument(
+        "--queues", type=int, help="also show how RSS spreads packets over this many queues"
+    )
+    sp.add_argument("--symmetric", action="store_true", help="RSS: same queue both ways")
+    sp.add_argument("--inner", action="store_true", help="RSS: hash tunnels' inner headers")
     common(sp)
     sp.set_defaults(func=cmd_stats)
 

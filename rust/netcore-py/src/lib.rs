@@ -15,6 +15,7 @@ mod detach;
 mod errors;
 mod offload;
 mod pyio;
+mod rss;
 
 use pyo3::prelude::*;
 
@@ -33,6 +34,8 @@ mod _netcore {
     use crate::demux::PyDemux;
     #[pymodule_export]
     use crate::offload::{gro_run, gso_run};
+    #[pymodule_export]
+    use crate::rss::{PyRss, toeplitz};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
