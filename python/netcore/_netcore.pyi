@@ -7,18 +7,28 @@ import numpy as np
 import numpy.typing as npt
 
 __all__ = [
+    "ACCEPT",
+    "DROP",
     "DROP_REASONS",
+    "JUMP",
     "LAYER_NAMES",
+    "PRIORITIES",
+    "QUEUE",
+    "REPEAT",
+    "STOLEN",
     "Batch",
     "CaptureError",
     "ConfigError",
     "Demux",
     "NetcoreError",
     "Reader",
+    "RuleError",
+    "Ruleset",
     "Writer",
     "__version__",
     "gro_run",
     "gso_run",
+    "parse_priority",
 ]
 __version__: str
 
@@ -30,6 +40,11 @@ class CaptureError(NetcoreError):
     reason: str
 
 class ConfigError(NetcoreError): ...
+
+class RuleError(ConfigError):
+    line: int
+    column: int
+    message: str
 
 @final
 class Batch:
@@ -93,6 +108,25 @@ def gso_run(
 
 LAYER_NAMES: dict[int, str]
 DROP_REASONS: dict[int, str]
+
+ACCEPT: int
+DROP: int
+STOLEN: int
+QUEUE: int
+REPEAT: int
+JUMP: int
+PRIORITIES: dict[str, int]
+
+def parse_priority(text: str) -> int | None: ...
+
+@final
+class Ruleset:
+    def __new__(cls, text: str, devices: dict[str, int] | None = None) -> Ruleset: ...
+    @property
+    def rules(self) -> list[str]: ...
+    def __len__(self) -> int: ...
+    def eval_batch(self, batch: Batch) -> npt.NDArray[np.int32]: ...
+    def counters(self) -> list[tuple[int, int]]: ...
 
 @final
 class Reader:

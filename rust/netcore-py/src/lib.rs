@@ -15,6 +15,7 @@ mod detach;
 mod errors;
 mod offload;
 mod pyio;
+mod rules;
 
 use pyo3::prelude::*;
 
@@ -33,11 +34,14 @@ mod _netcore {
     use crate::demux::PyDemux;
     #[pymodule_export]
     use crate::offload::{gro_run, gso_run};
+    #[pymodule_export]
+    use crate::rules::{PyRuleset, parse_priority};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         crate::demux::register_names(m)?;
+        crate::rules::register_constants(m)?;
         crate::errors::register(m)
     }
 }
