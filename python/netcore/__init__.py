@@ -18,11 +18,18 @@ from netcore.capture import (
     open,
     write,
 )
-from netcore.exceptions import CaptureError, ConfigError, NetcoreError
+from netcore.exceptions import CaptureError, ConfigError, NetcoreError, RuleError
 from netcore.namespace import DemuxReport, Namespace
 from netcore.offload import OffloadReport, gro, gso
+from netcore.rules import ACCEPT, DROP, JUMP, QUEUE, REPEAT, STOLEN, Priority, Ruleset
 
 __all__ = [
+    "ACCEPT",
+    "DROP",
+    "JUMP",
+    "QUEUE",
+    "REPEAT",
+    "STOLEN",
     "Batch",
     "Capture",
     "CaptureError",
@@ -34,8 +41,11 @@ __all__ = [
     "NetcoreError",
     "OffloadReport",
     "Packet",
+    "Priority",
     "Problem",
     "Rss",
+    "RuleError",
+    "Ruleset",
     "Writer",
     "__version__",
     "gro",

@@ -9,8 +9,15 @@ import numpy.typing as npt
 import netcore.batch
 
 __all__ = [
+    "ACCEPT",
+    "DROP",
     "DROP_REASONS",
+    "JUMP",
     "LAYER_NAMES",
+    "PRIORITIES",
+    "QUEUE",
+    "REPEAT",
+    "STOLEN",
     "Batch",
     "CaptureError",
     "ConfigError",
@@ -18,11 +25,14 @@ __all__ = [
     "NetcoreError",
     "Reader",
     "Rss",
+    "RuleError",
+    "Ruleset",
     "Writer",
     "__version__",
     "gro_run",
     "gso_run",
     "toeplitz",
+    "parse_priority",
 ]
 __version__: str
 
@@ -34,6 +44,11 @@ class CaptureError(NetcoreError):
     reason: str
 
 class ConfigError(NetcoreError): ...
+
+class RuleError(ConfigError):
+    line: int
+    column: int
+    message: str
 
 @final
 class Batch:
@@ -97,6 +112,25 @@ def gso_run(
 
 LAYER_NAMES: dict[int, str]
 DROP_REASONS: dict[int, str]
+
+ACCEPT: int
+DROP: int
+STOLEN: int
+QUEUE: int
+REPEAT: int
+JUMP: int
+PRIORITIES: dict[str, int]
+
+def parse_priority(text: str) -> int | None: ...
+
+@final
+class Ruleset:
+    def __new__(cls, text: str, devices: dict[str, int] | None = None) -> Ruleset: ...
+    @property
+    def rules(self) -> list[str]: ...
+    def __len__(self) -> int: ...
+    def eval_batch(self, batch: Batch) -> npt.NDArray[np.int32]: ...
+    def counters(self) -> list[tuple[int, int]]: ...
 
 @final
 class Reader:

@@ -82,6 +82,13 @@ drop_reasons! {
     GreInvalidHdr = 22 => "GRE_INVALID_HDR",
     /// Invalid Geneve header.
     GeneveInvalidHdr = 23 => "GENEVE_INVALID_HDR",
+    /// Invalid source address: multicast, limited broadcast, or 0.0.0.0 to anything but the
+    /// limited broadcast (`ip_route_input_slow`'s martian source).
+    IpInvalidSource = 24 => "IP_INVALID_SOURCE",
+    /// Invalid destination address: 0.0.0.0/8 (`ip_route_input_slow`'s martian destination).
+    IpInvalidDest = 25 => "IP_INVALID_DEST",
+    /// A loopback source or destination on a device that is not loopback.
+    IpLocalnet = 26 => "IP_LOCALNET",
 }
 
 impl fmt::Display for DropReason {

@@ -11,6 +11,8 @@
 //! - [`wire`]: typed zero-copy header views with checked constructors, and emit.
 //! - [`offload`]: device features, GRO and GSO with the kernel's rules.
 //! - [`skb`]: the packet buffer (`sk_buff`): headroom, offsets, metadata, copy on write.
+//! - [`netfilter`]: hook points, priorities, verdicts and native rules.
+//! - [`ip`]: receive checks, the FIB, forwarding and ICMP errors.
 
 pub mod batch;
 pub mod capture;
@@ -18,6 +20,8 @@ pub mod checksum;
 pub mod demux;
 pub mod drop_reason;
 pub mod error;
+pub mod ip;
+pub mod netfilter;
 pub mod offload;
 pub mod ring;
 pub mod rss;

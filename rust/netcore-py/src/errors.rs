@@ -24,12 +24,33 @@ create_exception!(
     "An option or argument is invalid, or an operation impossible in this configuration."
 );
 
+create_exception!(
+    netcore,
+    RuleError,
+    ConfigError,
+    "A rule does not parse. Attributes: `line`, `column` (1-based), `message`."
+);
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("NetcoreError", py.get_type::<NetcoreError>())?;
     m.add("CaptureError", py.get_type::<CaptureError>())?;
     m.add("ConfigError", py.get_type::<ConfigError>())?;
+    m.add("RuleError", py.get_type::<RuleError>())?;
     Ok(())
+}
+
+/// A rule parse error as `RuleError`, with its position as attributes.
+pub(crate) fn rule_error(e: &netcore_core::netfilter::RuleError) -> PyErr {
+    Python::attach(|py| {
+        let err = RuleError::new_err(e.to_string());
+        let value = err.value(py);
+        // Attributes for programs; the message already carries them for people.
+        let _ = value.setattr("line", e.line);
+        let _ = value.setattr("column", e.column);
+        let _ = value.setattr("message", &e.message);
+        err
+    })
 }
 
 /// A core error on its way to Python.

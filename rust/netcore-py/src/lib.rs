@@ -16,6 +16,7 @@ mod errors;
 mod offload;
 mod pyio;
 mod rss;
+mod rules;
 
 use pyo3::prelude::*;
 
@@ -36,11 +37,13 @@ mod _netcore {
     use crate::offload::{gro_run, gso_run};
     #[pymodule_export]
     use crate::rss::{PyRss, toeplitz};
+    use crate::rules::{PyRuleset, parse_priority};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         crate::demux::register_names(m)?;
+        crate::rules::register_constants(m)?;
         crate::errors::register(m)
     }
 }
