@@ -37,6 +37,7 @@ mod _netcore {
     use crate::offload::{gro_run, gso_run};
     #[pymodule_export]
     use crate::rss::{PyRss, toeplitz};
+    #[pymodule_export]
     use crate::rules::{PyRuleset, parse_priority};
 
     #[pymodule_init]
