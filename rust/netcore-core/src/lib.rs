@@ -20,6 +20,7 @@ pub mod drop_reason;
 pub mod error;
 pub mod offload;
 pub mod skb;
+pub mod stack;
 pub mod wire;
 
 pub use batch::{Batch, Bytes};
