@@ -22,6 +22,15 @@ from netcore.exceptions import CaptureError, ConfigError, NetcoreError, RuleErro
 from netcore.namespace import DemuxReport, Namespace
 from netcore.offload import OffloadReport, gro, gso
 from netcore.rules import ACCEPT, DROP, JUMP, QUEUE, REPEAT, STOLEN, Priority, Ruleset
+from netcore.stack import (
+    Device,
+    Features,
+    HookBatch,
+    HookError,
+    HookPacket,
+    RunReport,
+    queue,
+)
 
 __all__ = [
     "ACCEPT",
@@ -36,6 +45,11 @@ __all__ = [
     "CaptureInfo",
     "ConfigError",
     "DemuxReport",
+    "Device",
+    "Features",
+    "HookBatch",
+    "HookError",
+    "HookPacket",
     "Interface",
     "Namespace",
     "NetcoreError",
@@ -46,11 +60,13 @@ __all__ = [
     "Rss",
     "RuleError",
     "Ruleset",
+    "RunReport",
     "Writer",
     "__version__",
     "gro",
     "gso",
     "open",
+    "queue",
     "toeplitz",
     "write",
 ]

@@ -1,6 +1,7 @@
 """Type stubs of the Rust extension module (kept in step with rust/netcore-py)."""
 
 import os
+from collections.abc import Callable
 from typing import IO, Any, final
 
 import numpy as np
@@ -27,12 +28,13 @@ __all__ = [
     "Rss",
     "RuleError",
     "Ruleset",
+    "Stack",
     "Writer",
     "__version__",
     "gro_run",
     "gso_run",
-    "toeplitz",
     "parse_priority",
+    "toeplitz",
 ]
 __version__: str
 
@@ -210,3 +212,72 @@ class Rss:
         self, batch: Batch | netcore.batch.Batch
     ) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.bool_]]: ...
     def queues(self, batch: Batch | netcore.batch.Batch) -> npt.NDArray[np.uint16]: ...
+
+_Dispatch = Callable[
+    [int, str, Batch, tuple[npt.NDArray[Any], ...]],
+    tuple[list[int], list[tuple[int, str, object]], list[int]],
+]
+
+@final
+class Stack:
+    def __new__(cls) -> Stack: ...
+    def add_device(
+        self,
+        name: str,
+        *,
+        mtu: int = 1500,
+        mac: str | None = None,
+        features: dict[str, Any] | None = None,
+        rx_queues: int = 1,
+        tx_queues: int = 1,
+        rss: Rss | None = None,
+        vlans: list[int] = ...,
+        addresses: list[str] = ...,
+        budget: int = 64,
+        flush_timeout_ns: int = 0,
+        gro_max_size: int = 65536,
+    ) -> int: ...
+    def device_names(self) -> list[str]: ...
+    def add_route(
+        self,
+        prefix: str,
+        *,
+        dev: str | None = None,
+        gateway: str | None = None,
+        metric: int = 0,
+        kind: str = "unicast",
+    ) -> None: ...
+    @property
+    def forwarding(self) -> bool: ...
+    @forwarding.setter
+    def forwarding(self, on: bool) -> None: ...
+    def add_hook(
+        self,
+        point: str,
+        name: str,
+        *,
+        priority: int = 0,
+        family: str | None = None,
+        ruleset: Ruleset | None = None,
+        external: int | None = None,
+    ) -> None: ...
+    def remove_hook(self, point: str, name: str) -> bool: ...
+    def set_queue(self, num: int, external: int | None) -> None: ...
+    def replay(
+        self,
+        reader: Reader,
+        into: str,
+        *,
+        capture: list[tuple[str, str]] = ...,
+        dispatch: _Dispatch | None = None,
+        batch_size: int = 4096,
+        ring_size: int = 1024,
+        drop_on_full: bool = False,
+    ) -> dict[str, Any]: ...
+    def output(
+        self,
+        packets: list[bytes],
+        *,
+        capture: list[tuple[str, str]] = ...,
+        dispatch: _Dispatch | None = None,
+    ) -> dict[str, Any]: ...

@@ -175,6 +175,25 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay(args: argparse.Namespace, source: str) -> netcore.RunReport:
+    from netcore.cli import stackrun
+
+    ns = stackrun.default_namespace(args.queues)
+    for path in args.rules:
+        stackrun.attach_rules(ns, path)
+    for spec in args.hook:
+        stackrun.attach_hook(ns, spec)
+    report = ns.replay(
+        source,
+        into="eth0",
+        capture=stackrun.captures(args.capture),
+        batch_size=args.batch_size,
+        strict=args.strict,
+    )
+    report.check()
+    return report
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     source = args.file if args.file is not None else str(SAMPLE_PATH)
     cap = netcore.open(source, batch_size=args.batch_size, strict=args.strict)
@@ -229,6 +248,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         "elapsed_s": elapsed,
         "packets_per_s": info.packets / elapsed if elapsed > 0 else None,
     }
+    stack = _replay(args, source)
+    report["stack"] = stack.to_dict()
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -251,6 +272,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"  malformed      {mal}")
     if info.problems:
         print(f"  problems    {len(info.problems)} (see `netcore info`)")
+    print("through the stack (eth0 → routing → wan0):")
+    for line in str(stack).splitlines():
+        print(f"  {line}")
     rate = report["packets_per_s"]
     print(f"  processed in {elapsed * 1e3:.1f} ms" + (f" ({rate:,.0f} packets/s)" if rate else ""))
     return 0
@@ -521,9 +545,29 @@ def _parser() -> argparse.ArgumentParser:
     common(sp)
     sp.set_defaults(func=cmd_bench)
 
-    sp = sub.add_parser("run", help="run a capture through netcore (default: a bundled sample)")
+    sp = sub.add_parser(
+        "run", help="run a capture through a stack (default: a bundled sample, default stack)"
+    )
     sp.add_argument("file", nargs="?", help="capture to run (default: the bundled sample)")
     sp.add_argument("--batch-size", type=int, default=4096, help="packets per batch")
+    sp.add_argument(
+        "--rules", action="append", default=[], metavar="FILE", help="native rules to attach"
+    )
+    sp.add_argument(
+        "--hook",
+        action="append",
+        default=[],
+        metavar="MODULE:FUNC[@POINT]",
+        help="Python batch hook to attach (default point prerouting)",
+    )
+    sp.add_argument(
+        "--capture",
+        action="append",
+        default=[],
+        metavar="DEV=FILE",
+        help="write what DEV (eth0, wan0) transmits",
+    )
+    sp.add_argument("--queues", type=int, default=2, help="receive queues of eth0 (RSS)")
     sp.add_argument(
         "--lenient",
         dest="strict",

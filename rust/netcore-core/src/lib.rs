@@ -26,6 +26,7 @@ pub mod offload;
 pub mod ring;
 pub mod rss;
 pub mod skb;
+pub mod stack;
 pub mod wire;
 
 pub use batch::{Batch, Bytes};

@@ -17,6 +17,7 @@ mod offload;
 mod pyio;
 mod rss;
 mod rules;
+mod stack;
 
 use pyo3::prelude::*;
 
@@ -39,6 +40,8 @@ mod _netcore {
     use crate::rss::{PyRss, toeplitz};
     #[pymodule_export]
     use crate::rules::{PyRuleset, parse_priority};
+    #[pymodule_export]
+    use crate::stack::PyStack;
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

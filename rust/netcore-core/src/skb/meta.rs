@@ -308,6 +308,9 @@ pub struct SkbMeta {
     pub iif: u32,
     /// Timestamp, nanoseconds since the Unix epoch (`skb->tstamp`).
     pub tstamp: i64,
+    /// Position of the packet in its source (of the first segment, for a merged packet): how
+    /// reports and hooks name a packet. No kernel counterpart.
+    pub seq: u64,
     /// Code of a `DropReason` once the packet is dropped (`kfree_skb_reason`); `None` while
     /// the packet is alive or when it was consumed normally.
     pub drop_reason: Option<NonZeroU16>,
