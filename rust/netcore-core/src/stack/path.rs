@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::hooks::{ExternalHooks, HookAbort, HookAction, HookEntry, HookPacket, HookTable};
 use super::l2;
-use super::report::{HookCounters, Report};
+use super::report::{DeviceCounters, HookCounters, Report};
 use super::rewrite::{self, Edit};
 use super::{DeviceConfig, Stack};
 use crate::capture::LinkType;
@@ -48,6 +48,26 @@ pub(crate) struct Output {
 }
 
 impl Output {
+    /// Gives `skb` (data at its network header) its Ethernet header and appends the frame.
+    fn send(&mut self, mut skb: Skb, dev: u32, dst: [u8; 6], src: [u8; 6], c: &mut DeviceCounters) {
+        if l2::eth_header(&mut skb, dst, src).is_err() {
+            return;
+        }
+        let start = self.bytes.len();
+        for piece in skb.pieces() {
+            self.bytes.extend_from_slice(piece);
+        }
+        let len = self.bytes.len() - start;
+        self.frames.push(OutFrame {
+            dev,
+            ts: skb.meta.tstamp,
+            start,
+            len,
+        });
+        c.tx_packets += 1;
+        c.tx_bytes += len as u64;
+    }
+
     pub fn frame(&self, f: &OutFrame) -> &[u8] {
         &self.bytes[f.start..f.start + f.len]
     }
@@ -94,6 +114,8 @@ pub(crate) struct Worker<'s> {
     rules: HashMap<String, (usize, RuleCounters)>,
     /// IP ID of the next ICMP error this worker sends (`ip_select_ident`).
     icmp_ident: u16,
+    /// Packets delivered per local handler, moved into the report by [`Worker::finish`].
+    delivered: Vec<(&'static str, u64)>,
     pub out: Output,
     pkts: Vec<Pkt>,
     /// Packets the stack made during the batch (ICMP errors), with the link-layer addresses
@@ -114,6 +136,7 @@ impl<'s> Worker<'s> {
             report: Report::default(),
             rules: HashMap::new(),
             icmp_ident: 0,
+            delivered: Vec::new(),
             out: Output::default(),
             pkts: Vec::new(),
             pending: Vec::new(),
@@ -128,6 +151,9 @@ impl<'s> Worker<'s> {
 
     /// Moves the per-rule counters into the report.
     pub fn finish(&mut self) {
+        for (h, n) in self.delivered.drain(..) {
+            self.report.deliver(h, n);
+        }
         for (key, (n, c)) in self.rules.drain() {
             let entry = self.report.rules.entry(key).or_default();
             if entry.rules.len() < n {
@@ -157,12 +183,20 @@ impl<'s> Worker<'s> {
         }
     }
 
-    fn deliver_pkt(&mut self, i: usize, handler: &str) {
+    fn deliver_pkt(&mut self, i: usize, handler: &'static str) {
         let p = &mut self.pkts[i];
         if !p.done {
             p.done = true;
             let w = p.weight;
-            self.report.deliver(handler, w);
+            // A handful of handlers: a short list beats a map keyed by strings.
+            match self
+                .delivered
+                .iter_mut()
+                .find(|(h, _)| std::ptr::eq(*h, handler))
+            {
+                Some((_, n)) => *n += w,
+                None => self.delivered.push((handler, w)),
+            }
         }
     }
 
@@ -426,58 +460,47 @@ impl<'s> Worker<'s> {
     fn egress(&mut self, ifindex: u32, sel: &[usize]) {
         self.run_hook(HookPoint::Egress, sel);
         let dev = self.dev(ifindex);
+        // Counted here and added to the report once per batch.
+        let mut c = DeviceCounters::default();
+        let mut sent = 0;
         for &i in sel {
             if self.gone(i) {
                 continue;
             }
             let p = &mut self.pkts[i];
             let skb = std::mem::replace(&mut p.skb, spent());
-            let macs = p.macs;
-            let ts = skb.meta.tstamp;
+            let (dst, src) = p.macs.unwrap_or(([0; 6], [0; 6]));
+            let src = dev.mac.unwrap_or(src);
             let was_gso = skb.meta.is_gso();
-            let Ok(xmit) = validate_xmit_skb(skb, &dev.features) else {
-                self.drop_pkt(i, DropReason::NotSpecified);
-                continue;
-            };
-            let counters = self.report.device(&dev.name);
-            let segs = match xmit {
-                Xmit::Whole(s) => {
-                    if was_gso {
-                        counters.tso_packets += 1;
+            match validate_xmit_skb(skb, &dev.features) {
+                Ok(Xmit::Whole(s)) => {
+                    c.tso_packets += u64::from(was_gso);
+                    self.out.send(s, ifindex, dst, src, &mut c);
+                }
+                Ok(Xmit::Segments(v)) => {
+                    c.gso_segmented += 1;
+                    c.gso_segments += v.len() as u64;
+                    for s in v {
+                        self.out.send(s, ifindex, dst, src, &mut c);
                     }
-                    vec![s]
                 }
-                Xmit::Segments(v) => {
-                    counters.gso_segmented += 1;
-                    counters.gso_segments += v.len() as u64;
-                    v
-                }
-            };
-            for mut s in segs {
-                let (dst, src) = macs.unwrap_or(([0; 6], [0; 6]));
-                let src = dev.mac.unwrap_or(src);
-                if l2::eth_header(&mut s, dst, src).is_err() {
+                Err(_) => {
+                    self.drop_pkt(i, DropReason::NotSpecified);
                     continue;
                 }
-                let start = self.out.bytes.len();
-                for piece in s.pieces() {
-                    self.out.bytes.extend_from_slice(piece);
-                }
-                let len = self.out.bytes.len() - start;
-                self.out.frames.push(OutFrame {
-                    dev: ifindex,
-                    ts,
-                    start,
-                    len,
-                });
-                let counters = self.report.device(&dev.name);
-                counters.tx_packets += 1;
-                counters.tx_bytes += len as u64;
             }
             let p = &mut self.pkts[i];
             p.done = true;
-            let w = p.weight;
-            self.report.transmit(&dev.name, w);
+            sent += p.weight;
+        }
+        let d = self.report.device(&dev.name);
+        d.tx_packets += c.tx_packets;
+        d.tx_bytes += c.tx_bytes;
+        d.tso_packets += c.tso_packets;
+        d.gso_segmented += c.gso_segmented;
+        d.gso_segments += c.gso_segments;
+        if sent > 0 {
+            self.report.transmit(&dev.name, sent);
         }
     }
 

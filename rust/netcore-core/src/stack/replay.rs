@@ -1,25 +1,26 @@
-//! Running a capture through the stack: a dispatcher reads the capture and spreads packets
-//! over the receive queues of the input device by RSS, one ring per queue, and one worker
-//! thread per queue polls its ring NAPI-style (GRO included) and takes each poll's packets
-//! through the paths.
+//! Running a capture through the stack: the calling thread reads the capture and spreads
+//! packets over the receive queues of the input device by RSS (hash, then indirection
+//! table). Queue 0 is polled by the calling thread itself; every other queue has a ring and a
+//! worker thread of its own, so N queues keep N threads busy.
 //!
-//! Determinism: the dispatcher reads the input in batches (an interrupt's worth of packets)
-//! and ends each batch on every ring with a marker; a worker's polls take `budget` packets
-//! and the last poll of a batch stops at the marker (under budget: NAPI completes and GRO
-//! flushes everything, `napi_complete_done`). Poll boundaries therefore depend only on the
-//! input and the configuration, never on thread timing, and the frames each queue sends
-//! during a batch are written queue by queue once every queue is through it. Per-flow order
-//! is kept because a flow always hashes to the same queue.
+//! Determinism: the input is read in dispatch batches (an interrupt's worth of packets); each
+//! queue takes its share of a batch in NAPI polls of `budget` packets, the last one under
+//! budget (so NAPI completes and GRO flushes everything, `napi_complete_done`). Poll
+//! boundaries thus depend only on the input and the configuration, never on thread timing,
+//! and the frames sent during a batch are written queue by queue once every queue is through
+//! it. Per-flow order is kept because a flow always hashes to the same queue.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::time::Duration;
 
 use super::Stack;
 use super::hooks::{ExternalHooks, HookAbort};
 use super::path::{Output, Worker};
 use super::report::{QueueCounters, Report};
 use crate::capture::{CaptureReader, CaptureWriter, LinkType};
+use crate::drop_reason::DropReason;
 use crate::error::Error;
 use crate::offload::gro::Gro;
 use crate::ring::{self, Consumer, Producer};
@@ -31,10 +32,10 @@ use crate::skb::{Header, Skb};
 pub struct ReplayOptions {
     /// Packets read per dispatch (one "interrupt" on every queue).
     pub batch_size: usize,
-    /// Slots of each receive ring (power of two).
+    /// Slots of each receive ring (rounded up to a power of two).
     pub ring_size: usize,
     /// A full ring drops the packet (counted as `QUEUE_FULL` and in the queue's `drops`), like
-    /// a NIC; otherwise the dispatcher waits for the worker, so a replay loses nothing.
+    /// a NIC; otherwise the reader waits for the worker, so a replay loses nothing.
     pub drop_on_full: bool,
 }
 
@@ -42,7 +43,7 @@ impl Default for ReplayOptions {
     fn default() -> Self {
         ReplayOptions {
             batch_size: 4096,
-            ring_size: 1024,
+            ring_size: 4096,
             drop_on_full: false,
         }
     }
@@ -80,17 +81,75 @@ impl From<Error> for ReplayError {
 /// What travels on a receive ring.
 enum RxItem {
     Packet(Skb),
-    /// End of a dispatch batch (the number of the batch).
+    /// End of dispatch batch number `.0`: poll what came.
     Irq(u64),
     /// No more input.
     End,
 }
 
-/// A worker's output for one dispatch batch.
+/// A queue's output for one dispatch batch.
 struct Done {
     batch: u64,
     queue: usize,
     out: Output,
+}
+
+/// One receive queue: its GRO engine, the worker taking its packets through the paths, its
+/// counters.
+struct Queue<'s> {
+    index: usize,
+    ifindex: u32,
+    gro: Gro,
+    worker: Worker<'s>,
+    counters: QueueCounters,
+    up: Vec<Skb>,
+}
+
+impl<'s> Queue<'s> {
+    fn new(stack: &'s Stack, ifindex: u32, index: usize, ext: &'s dyn ExternalHooks) -> Self {
+        let dev = stack.device(ifindex).expect("checked by replay");
+        Queue {
+            index,
+            ifindex,
+            gro: Gro::new(dev.gro, dev.features),
+            worker: Worker::new(stack, ext),
+            counters: QueueCounters::default(),
+            up: Vec::with_capacity(dev.gro.budget.max(1) * 2),
+        }
+    }
+
+    /// Takes one dispatch batch's packets in NAPI polls (`napi_poll` → the driver's poll →
+    /// `napi_gro_receive`), each poll's output up the stack; hook changes are picked up first.
+    fn run_batch(&mut self, pkts: &mut Vec<Skb>) -> Output {
+        self.worker.refresh_hooks();
+        self.counters.packets += pkts.len() as u64;
+        self.counters.bytes += pkts.iter().map(|s| s.len() as u64).sum::<u64>();
+        let budget = self.gro.params().budget.max(1);
+        let mut input = pkts.drain(..);
+        loop {
+            let work = self.gro.napi_poll(&mut input, &mut self.up);
+            self.counters.polls += 1;
+            if work == budget {
+                self.counters.budget_exhausted += 1;
+            }
+            self.worker.receive(self.ifindex, &mut self.up);
+            if work < budget {
+                break;
+            }
+        }
+        std::mem::take(&mut self.worker.out)
+    }
+
+    /// The queue's report, and the abort that stopped the run if any.
+    fn finish(mut self, device: &str) -> (Report, Option<HookAbort>) {
+        self.worker.finish();
+        let mut report = std::mem::take(&mut self.worker.report);
+        let c = report.device(device);
+        c.gro = *self.gro.stats();
+        c.queues = vec![QueueCounters::default(); self.index + 1];
+        c.queues[self.index] = self.counters;
+        (report, self.worker.abort.take())
+    }
 }
 
 /// Runs every packet of `reader` into device `into` of `stack`, writing each device's
@@ -107,12 +166,16 @@ pub fn replay(
         .device(into)
         .ok_or_else(|| Error::Config(format!("no device with index {into}")))?;
     let queues = usize::from(dev.rx_queues.max(1));
+    let rss = match &dev.rss {
+        Some(r) => r.clone(),
+        None => RssConfig::new(queues)?,
+    };
     let ring_size = opts.ring_size.max(2).next_power_of_two();
     let stop = AtomicBool::new(false);
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let mut producers = Vec::with_capacity(queues);
     let mut consumers = Vec::with_capacity(queues);
-    for _ in 0..queues {
+    for _ in 1..queues {
         let (p, c) = ring::spsc::<RxItem>(ring_size)
             .map_err(|e| Error::Config(format!("receive ring: {e}")))?;
         producers.push(p);
@@ -120,47 +183,56 @@ pub fn replay(
     }
     std::thread::scope(|scope| {
         let mut handles = Vec::with_capacity(queues);
-        for (q, rx) in consumers.into_iter().enumerate() {
+        for (k, rx) in consumers.into_iter().enumerate() {
             let done_tx = done_tx.clone();
             let stop = &stop;
-            handles.push(scope.spawn(move || run_queue(stack, into, q, rx, ext, &done_tx, stop)));
+            let name = dev.name.as_str();
+            handles.push(scope.spawn(move || {
+                let q = Queue::new(stack, into, k + 1, ext);
+                run_worker(q, rx, &done_tx, stop, name)
+            }));
         }
         drop(done_tx);
         let mut disp = Dispatcher {
-            stack,
-            into,
+            rss: &rss,
+            queue0: Queue::new(stack, into, 0, ext),
             producers,
+            threads: handles.iter().map(|h| h.thread().clone()).collect(),
             pending: (0..queues).map(|_| Vec::new()).collect(),
             drops: vec![0; queues],
+            early: Report::default(),
             opts: *opts,
-            waiting: BTreeMap::new(),
-            next_write: 0,
+            done_rx,
+            outs: (0..queues).map(|_| None).collect(),
+            early_outs: BTreeMap::new(),
+            last_batch: 0,
         };
-        let mut early = Report::default();
-        let read = disp.run(reader, &stop, &done_rx, sinks, &mut early);
-        // Whatever happened, tell every worker to finish so the threads end.
+        let read = disp.run(reader, &stop, sinks);
+        // Whatever happened, tell every worker to finish, then write what is left in order.
         disp.broadcast(|| RxItem::End);
-        let mut write_err = None;
-        for d in &done_rx {
-            disp.waiting.insert((d.batch, d.queue), d.out);
-        }
-        if read.is_ok() {
-            // Every queue is through every batch now: write the rest in order.
-            for out in std::mem::take(&mut disp.waiting).values() {
-                if let Err(e) = write_out(out, sinks) {
-                    write_err.get_or_insert(e);
-                }
+        let last = disp.collect_rest();
+        let mut written = read.and_then(|()| {
+            for out in last.iter().flatten() {
+                write_out(out, sinks)?;
             }
-        }
+            Ok(())
+        });
+        let Dispatcher {
+            queue0,
+            drops,
+            early,
+            ..
+        } = disp;
+        let (r0, mut abort) = queue0.finish(&dev.name);
         let mut report = early;
-        let mut abort = None;
-        for (q, h) in handles.into_iter().enumerate() {
+        report.merge(&r0);
+        for (k, h) in handles.into_iter().enumerate() {
             let (r, a) = h.join().unwrap_or_else(|_| {
                 (
                     Report::default(),
                     Some(HookAbort {
                         index: 0,
-                        message: format!("worker of queue {q} panicked"),
+                        message: format!("worker of queue {} panicked", k + 1),
                     }),
                 )
             });
@@ -173,16 +245,16 @@ pub fn replay(
         if counters.queues.len() < queues {
             counters.queues.resize(queues, QueueCounters::default());
         }
-        for (c, d) in counters.queues.iter_mut().zip(&disp.drops) {
+        for (c, d) in counters.queues.iter_mut().zip(&drops) {
             c.drops += d;
         }
-        read?;
-        if let Some(e) = write_err {
-            return Err(ReplayError::Io(e));
+        if written.is_ok() {
+            written = sinks
+                .iter_mut()
+                .try_for_each(|s| s.writer.flush())
+                .map_err(ReplayError::Io);
         }
-        for s in sinks.iter_mut() {
-            s.writer.flush()?;
-        }
+        written?;
         match abort {
             Some(abort) => Err(ReplayError::Hook {
                 abort,
@@ -216,7 +288,7 @@ pub fn output(
     }
 }
 
-fn write_out(out: &Output, sinks: &mut [Sink]) -> Result<(), Error> {
+fn write_out(out: &Output, sinks: &mut [Sink]) -> Result<(), ReplayError> {
     for f in &out.frames {
         if let Some(s) = sinks.iter_mut().find(|s| s.ifindex == f.dev) {
             let bytes = out.frame(f);
@@ -227,38 +299,38 @@ fn write_out(out: &Output, sinks: &mut [Sink]) -> Result<(), Error> {
     Ok(())
 }
 
-/// The reading side: RSS on the input device, one ring per queue.
-struct Dispatcher<'s> {
-    stack: &'s Stack,
-    into: u32,
+/// The reading side: RSS on the input device, queue 0 polled here, rings to the others.
+struct Dispatcher<'s, 'r> {
+    rss: &'r RssConfig,
+    queue0: Queue<'s>,
+    /// Rings of queues 1.. (index 0 is queue 1).
     producers: Vec<Producer<RxItem>>,
-    pending: Vec<Vec<RxItem>>,
+    /// Their worker threads, woken when a batch is on the ring.
+    threads: Vec<std::thread::Thread>,
+    /// Packets of the batch being dispatched, per queue.
+    pending: Vec<Vec<Skb>>,
     drops: Vec<u64>,
+    /// What the dispatcher itself counted: packets of link types the device does not speak,
+    /// packets dropped on full rings.
+    early: Report,
     opts: ReplayOptions,
-    /// Outputs of dispatch batches not every queue is through yet.
-    waiting: BTreeMap<(u64, usize), Output>,
-    /// The next dispatch batch to write.
-    next_write: u64,
+    done_rx: mpsc::Receiver<Done>,
+    /// Outputs of the batch being completed, per queue.
+    outs: Vec<Option<Output>>,
+    /// Outputs of later batches that arrived early, by (batch, queue).
+    early_outs: BTreeMap<(u64, usize), Output>,
+    /// Batches dispatched.
+    last_batch: u64,
 }
 
-impl Dispatcher<'_> {
+impl Dispatcher<'_, '_> {
     fn run(
         &mut self,
         reader: &mut CaptureReader,
         stop: &AtomicBool,
-        done_rx: &mpsc::Receiver<Done>,
         sinks: &mut [Sink],
-        early: &mut Report,
     ) -> Result<(), ReplayError> {
-        let dev = self.stack.device(self.into).expect("checked by replay");
-        let queues = self.producers.len();
-        let default_rss;
-        let rss = if let Some(r) = &dev.rss {
-            r
-        } else {
-            default_rss = RssConfig::new(queues)?;
-            &default_rss
-        };
+        let queues = self.pending.len();
         let mut batch_no = 0u64;
         while !stop.load(Ordering::Relaxed) {
             let Some(b) = reader.next_batch(self.opts.batch_size.max(1))? else {
@@ -276,183 +348,153 @@ impl Dispatcher<'_> {
                         skb.clear_header(Header::Mac);
                         let _ = skb.reset_network_header();
                     }
-                    // Not a link type the device speaks: no header set, dropped on receive.
-                    _ => skb.clear_header(Header::Mac),
+                    _ => {
+                        // Not a link type an Ethernet device receives.
+                        self.early.entered += 1;
+                        self.early.drop(DropReason::UnhandledProto, 1);
+                        continue;
+                    }
                 }
                 // The NIC's RSS: hash, then the indirection table (no IP header: queue 0).
-                let q = match rss.hash(skb.data(), lt) {
+                let q = match self.rss.hash(skb.data(), lt) {
                     Some((hash, l4)) => {
                         skb.meta.set_hash(hash, l4);
-                        usize::from(rss.queue(hash)) % queues
+                        usize::from(self.rss.queue(hash)) % queues
                     }
                     None => 0,
                 };
                 skb.meta.queue_mapping = q as u16;
-                self.pending[q].push(RxItem::Packet(skb));
+                self.pending[q].push(skb);
             }
-            self.flush_pending(early, dev);
-            self.broadcast(|| RxItem::Irq(batch_no));
+            for q in 1..queues {
+                self.send(q, batch_no);
+            }
+            let mut mine = std::mem::take(&mut self.pending[0]);
+            let out0 = self.queue0.run_batch(&mut mine);
+            self.pending[0] = mine;
+            if self.queue0.worker.abort.is_some() {
+                stop.store(true, Ordering::Relaxed);
+            }
+            // The previous batch is surely through on every queue by now: write it, then
+            // keep this one's own output until the others finish it.
+            if batch_no > 0 {
+                let prev = self.collect(batch_no - 1);
+                for out in prev.iter().flatten() {
+                    write_out(out, sinks)?;
+                }
+            }
+            self.outs[0] = Some(out0);
             batch_no += 1;
-            // Write what every queue finished, in batch then queue order.
-            while let Ok(d) = done_rx.try_recv() {
-                self.waiting.insert((d.batch, d.queue), d.out);
-            }
-            self.write_ready(sinks)?;
+            self.last_batch = batch_no;
         }
         Ok(())
     }
 
-    /// Writes every dispatch batch all queues are through, in batch then queue order.
-    fn write_ready(&mut self, sinks: &mut [Sink]) -> Result<(), Error> {
-        let queues = self.producers.len();
-        while (0..queues).all(|q| self.waiting.contains_key(&(self.next_write, q))) {
-            for q in 0..queues {
-                if let Some(out) = self.waiting.remove(&(self.next_write, q)) {
-                    write_out(&out, sinks)?;
-                }
-            }
-            self.next_write += 1;
-        }
-        Ok(())
-    }
-
-    /// Moves the batch's packets onto the rings: waits for room, or with `drop_on_full`
-    /// drops what does not fit.
-    fn flush_pending(&mut self, early: &mut Report, dev: &super::DeviceConfig) {
-        for q in 0..self.producers.len() {
-            let items = &mut self.pending[q];
-            let prod = &mut self.producers[q];
-            while !items.is_empty() {
-                if prod.enqueue_burst(items) == 0 {
-                    if self.opts.drop_on_full {
-                        let n = items.len() as u64;
-                        items.clear();
-                        self.drops[q] += n;
-                        early.entered += n;
-                        early.drop(crate::DropReason::QueueFull, n);
-                        let c = early.device(&dev.name);
-                        c.rx_packets += n;
-                    } else {
-                        std::thread::yield_now();
-                    }
+    /// Puts queue `q`'s share of the batch on its ring, then the batch's end, and wakes its
+    /// worker. Waits for room unless `drop_on_full`.
+    fn send(&mut self, q: usize, batch_no: u64) {
+        let k = q - 1;
+        let mut items: Vec<RxItem> = self.pending[q].drain(..).map(RxItem::Packet).collect();
+        items.push(RxItem::Irq(batch_no));
+        while !items.is_empty() {
+            if self.producers[k].enqueue_burst(&mut items) == 0 {
+                if self.opts.drop_on_full && items.len() > 1 {
+                    // Keep the marker; drop the packets that do not fit (rx_missed).
+                    let n = (items.len() - 1) as u64;
+                    items.drain(..items.len() - 1);
+                    self.drops[q] += n;
+                    self.early.entered += n;
+                    self.early.drop(DropReason::QueueFull, n);
+                } else {
+                    self.threads[k].unpark();
+                    std::thread::yield_now();
                 }
             }
         }
+        self.threads[k].unpark();
     }
 
     fn broadcast(&mut self, item: impl Fn() -> RxItem) {
-        for p in &mut self.producers {
+        for (p, t) in self.producers.iter_mut().zip(&self.threads) {
             let mut one = vec![item()];
             while p.enqueue_burst(&mut one) == 0 {
+                t.unpark();
                 std::thread::yield_now();
             }
+            t.unpark();
         }
+    }
+
+    /// Waits for every worker's output of batch `b`; returns all queues' outputs of it, in
+    /// queue order (queue 0's kept from before).
+    fn collect(&mut self, b: u64) -> Vec<Option<Output>> {
+        let queues = self.outs.len();
+        let mut got: Vec<Option<Output>> = (0..queues).map(|_| None).collect();
+        got[0] = self.outs[0].take();
+        for (q, slot) in got.iter_mut().enumerate().skip(1) {
+            *slot = self.early_outs.remove(&(b, q));
+        }
+        while got.iter().any(Option::is_none) {
+            match self.done_rx.recv() {
+                Ok(d) if d.batch == b => got[d.queue] = Some(d.out),
+                // Another queue may already be through a later batch: keep its output.
+                Ok(d) => {
+                    self.early_outs.insert((d.batch, d.queue), d.out);
+                }
+                Err(_) => break,
+            }
+        }
+        got
+    }
+
+    /// After the last batch: the outputs not written yet.
+    fn collect_rest(&mut self) -> Vec<Option<Output>> {
+        if self.last_batch == 0 {
+            return Vec::new();
+        }
+        self.collect(self.last_batch - 1)
     }
 }
 
-/// One receive queue's worker: NAPI polls of the device's budget, GRO, the paths.
-fn run_queue(
-    stack: &Stack,
-    ifindex: u32,
-    queue: usize,
+/// A worker of queue 1 or more: takes its ring's packets batch by batch.
+fn run_worker(
+    mut q: Queue<'_>,
     mut rx: Consumer<RxItem>,
-    ext: &dyn ExternalHooks,
     done: &mpsc::Sender<Done>,
     stop: &AtomicBool,
+    device: &str,
 ) -> (Report, Option<HookAbort>) {
-    let dev = stack.device(ifindex).expect("checked by replay");
-    let budget = dev.gro.budget.max(1);
-    let mut gro = Gro::new(dev.gro, dev.features);
-    let mut worker = Worker::new(stack, ext);
-    let mut inbox: std::collections::VecDeque<RxItem> = std::collections::VecDeque::new();
-    let mut burst = Vec::with_capacity(256);
-    let mut poll: Vec<Skb> = Vec::with_capacity(budget);
-    let mut up: Vec<Skb> = Vec::with_capacity(budget * 2);
-    let mut qc = QueueCounters::default();
-    'run: loop {
-        // Gather one poll: `budget` packets, or fewer when the batch's marker comes first.
-        let mut marker = None;
-        while poll.len() < budget {
-            let Some(item) = inbox.pop_front() else {
-                if rx.dequeue_burst(&mut burst, 256) == 0 {
-                    std::thread::yield_now();
-                }
-                inbox.extend(burst.drain(..));
-                continue;
-            };
-            match item {
-                RxItem::Packet(skb) => poll.push(skb),
-                RxItem::Irq(b) => {
-                    marker = Some(Some(b));
-                    break;
-                }
-                RxItem::End => {
-                    marker = Some(None);
-                    break;
-                }
-            }
-        }
-        let work = poll.len();
-        // The end marker is not a poll: the device goes away.
-        if work > 0 || matches!(marker, Some(Some(_))) {
-            qc.polls += 1;
-            if work == budget {
-                qc.budget_exhausted += 1;
-            }
-            for skb in &poll {
-                qc.packets += 1;
-                qc.bytes += skb.len() as u64;
-            }
-            let mut it = poll.drain(..).filter_map(|skb| {
-                if skb.mac_header().is_none() && skb.network_header().is_none() {
-                    // Not a frame GRO can parse: up as it is.
-                    up.push(skb);
-                    None
-                } else {
-                    Some(skb)
-                }
-            });
-            let mut got = Vec::new();
-            if work < budget {
-                gro.napi_poll(&mut it, &mut got);
+    let mut items = Vec::with_capacity(256);
+    let mut pkts = Vec::new();
+    let mut idle = 0u32;
+    loop {
+        if rx.dequeue_burst(&mut items, 256) == 0 {
+            // Spin briefly (a batch is usually on its way), then sleep until woken.
+            idle += 1;
+            if idle < 64 {
+                std::hint::spin_loop();
             } else {
-                // A full poll; if the batch ends right here, NAPI polls once more, finds
-                // nothing and completes (flushing everything).
-                gro.napi_poll(&mut it, &mut got);
-                if marker.is_some() {
-                    gro.napi_poll(&mut std::iter::empty(), &mut got);
-                    qc.polls += 1;
-                }
+                std::thread::park_timeout(Duration::from_millis(1));
             }
-            drop(it);
-            up.append(&mut got);
-            // After a stop the worker still drains its ring: what it takes entered the
-            // stack and is counted as unprocessed.
-            worker.receive(ifindex, &mut up);
-            if worker.abort.is_some() {
-                stop.store(true, Ordering::Relaxed);
-            }
+            continue;
         }
-        match marker {
-            Some(Some(b)) => {
-                worker.refresh_hooks();
-                let out = std::mem::take(&mut worker.out);
-                let _ = done.send(Done {
-                    batch: b,
-                    queue,
-                    out,
-                });
+        idle = 0;
+        for item in items.drain(..) {
+            match item {
+                RxItem::Packet(skb) => pkts.push(skb),
+                RxItem::Irq(batch) => {
+                    let out = q.run_batch(&mut pkts);
+                    if q.worker.abort.is_some() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    let _ = done.send(Done {
+                        batch,
+                        queue: q.index,
+                        out,
+                    });
+                }
+                RxItem::End => return q.finish(device),
             }
-            Some(None) => break 'run,
-            None => {}
         }
     }
-    worker.finish();
-    let mut report = std::mem::take(&mut worker.report);
-    let counters = report.device(&dev.name);
-    let gs = *gro.stats();
-    counters.gro = gs;
-    counters.queues = vec![QueueCounters::default(); queue + 1];
-    counters.queues[queue] = qc;
-    (report, worker.abort.take())
 }
