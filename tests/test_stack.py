@@ -433,3 +433,36 @@ def test_configuration_errors_are_clear() -> None:
         ns.routes.add("10.1.0.0/33", dev="eth0")
     with pytest.raises(nc.ConfigError):
         ns.replay("x.pcap", into="nope")
+
+
+def test_rules_jump_to_a_python_hook(tmp_path: Path) -> None:
+    ns = router(features=nc.Features(gro=False))
+    judged: list[int] = []
+
+    @ns.hook("prerouting", jump_only=True)
+    def inspect(b: nc.HookBatch) -> Any:
+        judged.extend(b.dport.tolist())
+        return np.where(b.dport == 8080, nc.DROP, nc.ACCEPT)
+
+    ns.rules.add("prerouting", "tcp dport {80, 8080} jump inspect")
+    frames = [frame("10.0.0.5", "198.51.100.7", dport=p) for p in (80, 8080, 443)]
+    report = ns.replay(capture(tmp_path, frames), into="eth0")
+    report.check()
+    assert sorted(judged) == [80, 8080], "only what the rule sends there"
+    assert report.dropped == {"NETFILTER_DROP": 1}
+    assert report.transmitted == {"wan0": 2}
+
+
+def test_napi_budgets_and_time_squeeze(tmp_path: Path) -> None:
+    path = capture(tmp_path, flows(10, 40))
+    ns = nc.Namespace()
+    ns.add_device("eth0", budget=16, features=nc.Features(gro=False))
+    ns.add_device("wan0")
+    ns.routes.add("0.0.0.0/0", dev="wan0")
+    ns.netdev_budget = 32
+    report = ns.replay(path, into="eth0", batch_size=100)
+    report.check()
+    (q,) = report.devices["eth0"]["queues"]
+    # 4 batches of 100: polls of 16 (6 full, one of 4) per batch.
+    assert q["polls"] == 4 * 7 and q["budget_exhausted"] == 4 * 6
+    assert q["time_squeeze"] == 4 * 3

@@ -139,6 +139,17 @@ class Namespace:
     def forwarding(self, on: bool) -> None:
         self._stack.forwarding = on
 
+    @property
+    def netdev_budget(self) -> int:
+        """Packets a worker takes per receive round before yielding (``net.core.netdev_budget``,
+        default 300); rounds cut short are counted as ``time_squeeze`` per queue."""
+        n: int = self._stack.netdev_budget
+        return n
+
+    @netdev_budget.setter
+    def netdev_budget(self, n: int) -> None:
+        self._stack.netdev_budget = n
+
     def hook(
         self,
         point: str,
@@ -148,6 +159,7 @@ class Namespace:
         per_packet: bool = False,
         on_error: OnError = "drop",
         name: str | None = None,
+        jump_only: bool = False,
     ) -> Callable[[Callable[[Any], object]], Callable[[Any], object]]:
         """Decorator attaching a Python hook at ``point`` (see :data:`HOOK_POINTS`).
 
@@ -156,7 +168,9 @@ class Namespace:
         hook gets a :class:`netcore.HookBatch` and returns verdicts; with ``per_packet=True``
         it gets one :class:`netcore.HookPacket` at a time. ``on_error`` says what an exception
         does: ``"drop"`` (default) or ``"accept"`` the packets and count them, or ``"raise"``:
-        stop the run and raise :class:`netcore.HookError` naming the packet.
+        stop the run and raise :class:`netcore.HookError` naming the packet. With
+        ``jump_only=True`` the hook only judges packets a native rule sends to it
+        (``jump NAME``), like an nft chain without a hook.
         """
 
         def deco(fn: Callable[[Any], object]) -> Callable[[Any], object]:
@@ -168,6 +182,7 @@ class Namespace:
                 per_packet=per_packet,
                 on_error=on_error,
                 name=name,
+                jump_only=jump_only,
             )
             return fn
 
@@ -183,6 +198,7 @@ class Namespace:
         per_packet: bool = False,
         on_error: OnError = "drop",
         name: str | None = None,
+        jump_only: bool = False,
     ) -> str:
         """Attaches ``fn`` at ``point`` (as :meth:`hook` does); returns the hook's name. May be
         called while a replay runs: the change applies from the next batch."""
@@ -191,7 +207,14 @@ class Namespace:
         label = str(name or getattr(fn, "__name__", "hook"))
         number = self._hooks.add(_Hook(label, point, fn, per_packet, on_error))
         try:
-            self._stack.add_hook(point, label, priority=priority, family=family, external=number)
+            self._stack.add_hook(
+                point,
+                label,
+                priority=priority,
+                family=family,
+                external=number,
+                jump_only=jump_only,
+            )
         except Exception:
             self._hooks.remove(number)
             raise

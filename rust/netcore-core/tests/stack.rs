@@ -199,6 +199,7 @@ fn native_rules_drop_and_count() {
                     priority: 0,
                     family: None,
                     action: HookAction::Rules(Arc::new(rules)),
+                    jump_only: false,
                 },
             )
         })

@@ -281,8 +281,26 @@ impl PyStack {
         self.with(|s| Ok(s.forwarding))
     }
 
+    /// Packets a worker takes per receive round (`net.core.netdev_budget`).
+    #[getter]
+    fn netdev_budget(&self) -> PyResult<usize> {
+        self.with(|s| Ok(s.netdev_budget))
+    }
+
+    #[setter]
+    fn set_netdev_budget(&self, n: usize) -> PyResult<()> {
+        if n == 0 {
+            return Err(config("netdev_budget must be at least 1".into()));
+        }
+        self.with(|s| {
+            s.netdev_budget = n;
+            Ok(())
+        })
+    }
+
     /// Attaches a ruleset or an external hook at `point`.
-    #[pyo3(signature = (point, name, *, priority = 0, family = None, ruleset = None, external = None))]
+    #[pyo3(signature = (point, name, *, priority = 0, family = None, ruleset = None, external = None, jump_only = false))]
+    #[allow(clippy::too_many_arguments)]
     fn add_hook(
         &self,
         point: &str,
@@ -291,6 +309,7 @@ impl PyStack {
         family: Option<&str>,
         ruleset: Option<PyRef<'_, PyRuleset>>,
         external: Option<ExternalId>,
+        jump_only: bool,
     ) -> PyResult<()> {
         let point = point_of(point)?;
         let action = match (ruleset, external) {
@@ -303,6 +322,7 @@ impl PyStack {
             priority,
             family: family_of(family)?,
             action,
+            jump_only,
         };
         self.with(|s| {
             s.update_hooks(|t| t.add(point, entry))
@@ -495,6 +515,7 @@ fn report_dict<'py>(py: Python<'py>, r: &Report) -> PyResult<Bound<'py, PyDict>>
             qd.set_item("drops", q.drops)?;
             qd.set_item("polls", q.polls)?;
             qd.set_item("budget_exhausted", q.budget_exhausted)?;
+            qd.set_item("time_squeeze", q.time_squeeze)?;
             queues.append(qd)?;
         }
         dd.set_item("queues", queues)?;

@@ -42,6 +42,9 @@ pub struct HookEntry {
     pub family: Option<Family>,
     /// What it runs.
     pub action: HookAction,
+    /// Only reached by a rule's `jump NAME`, not in the point's traversal (an nft chain
+    /// without a hook).
+    pub jump_only: bool,
 }
 
 impl HookEntry {
@@ -201,6 +204,7 @@ mod tests {
             priority,
             family: None,
             action: HookAction::External(0),
+            jump_only: false,
         }
     }
 

@@ -94,6 +94,9 @@ pub struct Stack {
     pub forwarding: bool,
     /// Hooks; replaced whole when they change, read at the start of every batch.
     pub hooks: Arc<RwLock<Arc<HookTable>>>,
+    /// Packets a worker takes in one receive round over its queues before yielding
+    /// (`net.core.netdev_budget`, default 300).
+    pub netdev_budget: usize,
 }
 
 impl Stack {
@@ -102,6 +105,7 @@ impl Stack {
     pub fn new() -> Self {
         Stack {
             forwarding: true,
+            netdev_budget: 300,
             ..Stack::default()
         }
     }

@@ -618,7 +618,7 @@ impl<'s> Worker<'s> {
             return;
         }
         let hooks = Arc::clone(&self.hooks);
-        for entry in hooks.entries(point) {
+        for entry in hooks.entries(point).iter().filter(|e| !e.jump_only) {
             let mut pending: Vec<usize> = sel
                 .iter()
                 .copied()
@@ -847,6 +847,7 @@ impl<'s> Worker<'s> {
                 priority: entry.priority,
                 family: entry.family,
                 action: HookAction::External(consumer),
+                jump_only: true,
             };
             let vs = self.call_external(point, &qentry, consumer, &idx);
             if self.abort.is_some() {

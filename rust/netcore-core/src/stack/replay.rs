@@ -103,6 +103,9 @@ struct Queue<'s> {
     worker: Worker<'s>,
     counters: QueueCounters,
     up: Vec<Skb>,
+    /// `netdev_budget`, and what is left of it in the current receive round.
+    round_budget: usize,
+    round_left: usize,
 }
 
 impl<'s> Queue<'s> {
@@ -115,6 +118,8 @@ impl<'s> Queue<'s> {
             worker: Worker::new(stack, ext),
             counters: QueueCounters::default(),
             up: Vec::with_capacity(dev.gro.budget.max(1) * 2),
+            round_budget: stack.netdev_budget.max(1),
+            round_left: stack.netdev_budget.max(1),
         }
     }
 
@@ -134,7 +139,15 @@ impl<'s> Queue<'s> {
             }
             self.worker.receive(self.ifindex, &mut self.up);
             if work < budget {
+                self.round_left = self.round_budget;
                 break;
+            }
+            // net_rx_action: a round ends when netdev_budget is spent with NAPI still
+            // scheduled; the rest waits for the next round (ksoftirqd).
+            self.round_left = self.round_left.saturating_sub(work);
+            if self.round_left == 0 {
+                self.counters.time_squeeze += 1;
+                self.round_left = self.round_budget;
             }
         }
         std::mem::take(&mut self.worker.out)

@@ -21,8 +21,11 @@ pub struct QueueCounters {
     pub drops: u64,
     /// NAPI polls run.
     pub polls: u64,
-    /// Polls that used their whole budget (`time_squeeze`-like: NAPI stayed scheduled).
+    /// Polls that used their whole budget (NAPI stayed scheduled).
     pub budget_exhausted: u64,
+    /// Receive rounds cut short because the worker's `netdev_budget` ran out with work left
+    /// (`softnet_stat`'s `time_squeeze`).
+    pub time_squeeze: u64,
 }
 
 impl QueueCounters {
@@ -32,6 +35,7 @@ impl QueueCounters {
         self.drops += o.drops;
         self.polls += o.polls;
         self.budget_exhausted += o.budget_exhausted;
+        self.time_squeeze += o.time_squeeze;
     }
 }
 
