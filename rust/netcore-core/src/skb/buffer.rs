@@ -404,6 +404,33 @@ impl Skb {
         Ok(())
     }
 
+    /// Makes the first `len` bytes of the data writable without copying the rest: a view of
+    /// shared memory keeps its bytes after `len` as a fragment of that memory, and only the
+    /// head (with the headers pulled before it) moves to a pooled buffer with headroom. This
+    /// is the layout a NIC with header split gives the kernel (headers in the linear part,
+    /// payload in page fragments), so a forwarded packet's TTL can change without copying its
+    /// payload. An owned or non-linear packet is made writable as [`Skb::unshare`] does.
+    pub fn cow_headers(&mut self, len: usize) -> Result<()> {
+        let linear = self.linear_len();
+        let Store::Shared { bytes, base } = &self.store else {
+            return Ok(());
+        };
+        if len >= linear || !self.frags.is_empty() {
+            return self.unshare();
+        }
+        let rest = Frag::window(bytes.clone(), base + self.data as usize + len, linear - len)
+            .ok_or(SkbError::NoData {
+                needed: len,
+                available: linear,
+            })?;
+        // Only the head is copied: cut the linear part at `len`, then unshare it.
+        self.tail = self.data + len as u32;
+        self.unshare()?;
+        self.frags.push(rest);
+        self.frags_len += (linear - len) as u32;
+        Ok(())
+    }
+
     /// Makes the packet writable with at least `headroom` bytes of headroom (`skb_cow_head`).
     pub fn cow_head(&mut self, headroom: usize) -> Result<()> {
         if self.is_shared() {

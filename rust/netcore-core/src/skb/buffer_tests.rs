@@ -782,3 +782,38 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn cow_headers_copies_only_the_head() {
+    let bytes = Bytes::from_vec(frame());
+    let mut skb = Skb::from_shared(bytes.clone()).unwrap();
+    skb.reset_mac_header().unwrap();
+    skb.pull(14).unwrap();
+    skb.reset_network_header().unwrap();
+    skb.cow_headers(28).unwrap();
+    assert!(!skb.is_shared());
+    assert_eq!((skb.linear_len(), skb.nr_frags(), skb.len()), (28, 1, 34));
+    assert!(
+        skb.headroom() >= 14,
+        "the pulled Ethernet header and headroom come along"
+    );
+    assert_eq!(
+        skb.frags()[0].as_slice().as_ptr(),
+        bytes.as_slice()[42..].as_ptr(),
+        "the payload stays in the shared memory"
+    );
+    skb.data_mut().unwrap()[8] = 63; // TTL
+    let whole = skb.to_vec();
+    assert_eq!(whole[8], 63);
+    assert_eq!(&whole[9..], &frame()[23..]);
+    assert_eq!(
+        skb.mac_header_bytes().map(|m| m[..14].to_vec()),
+        Some(frame()[..14].to_vec())
+    );
+    // Longer than the data, or owned: a plain unshare.
+    let mut all = Skb::from_shared(bytes).unwrap();
+    all.cow_headers(100).unwrap();
+    assert_eq!((all.nr_frags(), all.len()), (0, 48));
+    all.cow_headers(4).unwrap();
+    assert_eq!(all.nr_frags(), 0, "owned packets are already writable");
+}

@@ -400,23 +400,41 @@ impl<'s> Worker<'s> {
                 continue;
             }
             let mtu = self.dev(self.pkts[i].oif).mtu;
-            let src = self.pkts[i]
-                .src()
-                .and_then(|s| self.stack.fib.error_source(s, self.pkts[i].skb.meta.iif));
-            let ident = self.next_ident();
             let p = &mut self.pkts[i];
             // A GSO packet fits when each of its segments does (ip_exceeds_mtu →
             // skb_gso_validate_network_len).
-            let mtu = match gso_segment_len(p) {
-                Some(seg) if seg <= mtu as usize => u32::MAX,
-                _ => mtu,
+            let fits = match gso_segment_len(p) {
+                Some(seg) => seg <= mtu as usize,
+                None => p.skb.len() <= mtu as usize,
             };
-            let verdict = match p.skb.data_mut() {
-                Ok(d) => ip::ip_forward(d, mtu, src, ident),
-                Err(_) => Forwarded::Dropped {
-                    reason: DropReason::NotSpecified,
-                    icmp: None,
-                },
+            let hop_limit = p
+                .skb
+                .data()
+                .get(if p.family == Some(Family::Ipv4) { 8 } else { 7 });
+            let verdict = if fits && hop_limit.is_some_and(|&t| t > 1) {
+                // The common case: only the headers become writable for the TTL; the payload
+                // stays where it is (header split).
+                match p.skb.cow_headers(FORWARD_HEAD.min(p.skb.linear_len())) {
+                    Ok(()) => match p.skb.data_mut() {
+                        Ok(d) => ip::ip_forward(d, u32::MAX, None, 0),
+                        Err(_) => no_memory(),
+                    },
+                    Err(_) => no_memory(),
+                }
+            } else {
+                // An error is due or the packet needs fragmenting: work on all of it.
+                let src = p
+                    .src()
+                    .and_then(|s| self.stack.fib.error_source(s, p.skb.meta.iif));
+                let ident = self.next_ident();
+                let p = &mut self.pkts[i];
+                let whole = !p.skb.is_nonlinear() || p.skb.linearize().is_ok();
+                match p.skb.data_mut() {
+                    Ok(d) if whole => {
+                        ip::ip_forward(d, if fits { u32::MAX } else { mtu }, src, ident)
+                    }
+                    _ => no_memory(),
+                }
             };
             match verdict {
                 Forwarded::Forward | Forwarded::NeedsFragmentation => ok.push(i),
@@ -932,6 +950,17 @@ fn error_name(err: &[u8]) -> &'static str {
         (false, 3, _) => "ICMPv6 hop limit exceeded",
         (false, 4, _) => "ICMPv6 parameter problem",
         _ => "other",
+    }
+}
+
+/// Bytes of a forwarded packet made writable for its TTL (and later header rewrites): the
+/// largest IPv4 header and TCP header together.
+const FORWARD_HEAD: usize = 120;
+
+fn no_memory() -> Forwarded {
+    Forwarded::Dropped {
+        reason: DropReason::NotSpecified,
+        icmp: None,
     }
 }
 
