@@ -214,10 +214,26 @@ pub(super) struct Classifier {
     /// Per family slot and transport protocol: the rules whose guards and protocol matches
     /// accept it (`3 × 256 × words`).
     by_proto: Box<[u64]>,
-    /// Numeric fields some rule looks at (the mark, which statements change, is apart).
-    nums: Vec<(Key, Index<u32>)>,
+    /// The fields some rule looks at, those with the most rules looking first (the mark,
+    /// which statements change, is apart).
+    fields: Vec<Field>,
     mark: Option<Index<u32>>,
-    addrs: Vec<(AddrField, Index<u128>)>,
+}
+
+/// The index of one field.
+#[derive(Debug, Clone)]
+enum Field {
+    Num(Key, Index<u32>),
+    Addr(AddrField, Index<u128>),
+}
+
+impl Field {
+    fn user_count(&self) -> u32 {
+        match self {
+            Field::Num(_, i) => i.user_count,
+            Field::Addr(_, i) => i.user_count,
+        }
+    }
 }
 
 impl Classifier {
@@ -262,12 +278,12 @@ impl Classifier {
             Key::Num(NumField::Oif),
             Key::Num(NumField::Length),
         ];
-        let nums = keys
+        let mut fields: Vec<Field> = keys
             .into_iter()
-            .filter_map(|k| Some((k, num_index(k)?)))
+            .filter_map(|k| Some(Field::Num(k, num_index(k)?)))
             .collect();
         let mark = num_index(Key::Num(NumField::Mark));
-        let mut addrs: Vec<_> = [AddrField::Src, AddrField::Dst]
+        let addrs = [AddrField::Src, AddrField::Dst]
             .into_iter()
             .filter_map(|field| {
                 let per_rule: Vec<Vec<(u128, u128)>> = rules
@@ -292,16 +308,18 @@ impl Classifier {
                             })
                     })
                     .collect();
-                Some((field, Index::build(&per_rule, words, (0, u128::MAX))?))
-            })
-            .collect();
-        addrs.sort_by_key(|(_, i): &(AddrField, Index<u128>)| std::cmp::Reverse(i.user_count));
+                Some(Field::Addr(
+                    field,
+                    Index::build(&per_rule, words, (0, u128::MAX))?,
+                ))
+            });
+        fields.extend(addrs);
+        fields.sort_by_key(|f| std::cmp::Reverse(f.user_count()));
         Some(Classifier {
             words,
             by_proto: by_proto.into_boxed_slice(),
-            nums,
+            fields,
             mark,
-            addrs,
         })
     }
 
@@ -320,22 +338,27 @@ impl Classifier {
         let w = self.words;
         let row = (slot * 256 + usize::from(pkt.l4proto)) * w;
         let (acc, mark_ok) = (&mut out[..w], &mut marks[..w]);
-        acc.copy_from_slice(
-            self.by_proto
-                .get(row..row + w)
-                .unwrap_or(&[0; MAX_WORDS][..w]),
-        );
-        for (key, index) in &self.nums {
-            if index.wanted(acc) && !and(acc, index.lookup(key.value(pkt, mark), w)) {
-                return 0;
-            }
+        let Some(by_proto) = self.by_proto.get(row..row + w) else {
+            return 0;
+        };
+        acc.copy_from_slice(by_proto);
+        if acc.iter().all(|&b| b == 0) {
+            return 0;
         }
-        for (field, index) in &self.addrs {
-            let a = match field {
-                AddrField::Src => pkt.saddr,
-                AddrField::Dst => pkt.daddr,
+        for field in &self.fields {
+            let bits = match field {
+                Field::Num(key, index) if index.wanted(acc) => {
+                    index.lookup(key.value(pkt, mark), w)
+                }
+                Field::Addr(AddrField::Src, index) if index.wanted(acc) => {
+                    index.lookup(pkt.saddr, w)
+                }
+                Field::Addr(AddrField::Dst, index) if index.wanted(acc) => {
+                    index.lookup(pkt.daddr, w)
+                }
+                _ => continue,
             };
-            if index.wanted(acc) && !and(acc, index.lookup(a, w)) {
+            if !and(acc, bits) {
                 return 0;
             }
         }
