@@ -581,3 +581,19 @@ fn icmp_errors_are_never_sent_about() {
 fn ipv4_me() -> crate::wire::Ipv4Address {
     crate::wire::Ipv4Address([192, 0, 2, 1])
 }
+
+proptest::proptest! {
+    #[test]
+    fn arbitrary_bytes_never_panic(mut bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200), version in 0u8..3) {
+        if let Some(b) = bytes.first_mut() {
+            *b = match version { 0 => 0x45 | (*b & 0x0f), 1 => 0x60, _ => *b };
+        }
+        let _ = ipv4_rcv(&bytes, false);
+        let _ = ipv6_rcv(&bytes, false);
+        let _ = ipv6_upper_layer(&bytes);
+        let _ = crate::netfilter::PacketInfo::parse_any(&bytes);
+        let _ = icmp_error(&bytes, IcmpKind::ttl_exceeded(), ipv4_me(), 0);
+        let _ = icmpv6_error(&bytes, IcmpKind::v6_hop_limit_exceeded(), &crate::wire::Ipv6Address([1; 16]));
+        let _ = ip_forward(&mut bytes, 1280, Some(ip("192.0.2.1")), 0);
+    }
+}

@@ -45,7 +45,7 @@ pub struct RangeSet<T>(Box<[(T, T)]>);
 /// Sets this small are scanned; larger ones are searched.
 const SCAN_MAX: usize = 8;
 
-impl<T: Copy + Ord + Successor> RangeSet<T> {
+impl<T: Copy + Ord + Step> RangeSet<T> {
     /// The union of `ranges` (each `(low, high)` with `low <= high`; others are ignored).
     #[must_use]
     pub fn new(mut ranges: Vec<(T, T)>) -> RangeSet<T> {
@@ -82,21 +82,33 @@ impl<T: Copy + Ord + Successor> RangeSet<T> {
     }
 }
 
-/// The value after this one, if any (for merging adjacent ranges).
-pub trait Successor: Sized {
+/// Neighbouring values of the number and address types ranges are made of.
+pub trait Step: Sized {
+    /// The smallest value.
+    const ZERO: Self;
     /// `self + 1`, `None` at the maximum.
     fn successor(self) -> Option<Self>;
+    /// `self - 1`, `None` at zero.
+    fn predecessor(self) -> Option<Self>;
 }
 
-impl Successor for u32 {
+impl Step for u32 {
+    const ZERO: u32 = 0;
     fn successor(self) -> Option<u32> {
         self.checked_add(1)
     }
+    fn predecessor(self) -> Option<u32> {
+        self.checked_sub(1)
+    }
 }
 
-impl Successor for u128 {
+impl Step for u128 {
+    const ZERO: u128 = 0;
     fn successor(self) -> Option<u128> {
         self.checked_add(1)
+    }
+    fn predecessor(self) -> Option<u128> {
+        self.checked_sub(1)
     }
 }
 

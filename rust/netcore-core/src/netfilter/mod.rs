@@ -6,6 +6,7 @@
 //! with [`Ruleset::eval`], which allocates nothing and takes no lock. The language is
 //! described in `parse.rs`; errors name the line and column ([`RuleError`]).
 
+mod classify;
 mod hook;
 mod lexer;
 mod matcher;
@@ -19,7 +20,7 @@ mod tests;
 use std::fmt;
 
 pub use hook::{Family, HookPoint, Verdict, priority};
-pub use matcher::{AddrField, ByteSet, Match, NumField, RangeSet};
+pub use matcher::{AddrField, ByteSet, Match, NumField, RangeSet, Step};
 pub use packet::{PacketInfo, V4_MAPPED, v4_mapped};
 pub use ruleset::{Action, JUMP_CODE, Outcome, Rule, RuleCounters, RuleResult, Ruleset, Statement};
 

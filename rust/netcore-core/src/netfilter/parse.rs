@@ -10,7 +10,7 @@
 //!            | [meta] (iif|oif|iifname|oifname) [op] names
 //!            | [meta] mark [op] numbers       | [meta] length [op] numbers
 //! statement := counter | [meta] mark set N | meta priority set N|MAJOR:MINOR
-//! verdict   := accept | drop | queue [num N] | jump NAME | return | continue
+//! verdict   := accept | drop | queue [num N] | jump NAME | goto NAME | return | continue
 //! op        := == | != | eq | ne | < | > | <= | >= | lt | gt | le | ge
 //! values    := VALUE | VALUE-VALUE | { VALUE[-VALUE], … }   (addresses also ADDR/LEN)
 //! ```
@@ -31,6 +31,20 @@ use super::ruleset::{Action, Rule, Statement};
 
 type PResult<T> = Result<T, RuleError>;
 
+impl Op {
+    /// How the operator is written.
+    fn symbol(self) -> &'static str {
+        match self {
+            Op::Eq => "==",
+            Op::Ne => "!=",
+            Op::Lt => "<",
+            Op::Gt => ">",
+            Op::Le => "<=",
+            Op::Ge => ">=",
+        }
+    }
+}
+
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
@@ -42,7 +56,7 @@ enum Op {
     Ge,
 }
 
-/// TCP flag names and bits (`enum nft_tcp_flags`… in nft's `tcp_flag_type`).
+/// TCP flag names as nft writes them, and their bits in the TCP header's flags byte.
 const TCP_FLAGS: [(&str, u8); 8] = [
     ("fin", 0x01),
     ("syn", 0x02),
@@ -486,7 +500,10 @@ impl<'a> Parser<'a, '_> {
         let (set, negate) = relational(op, ranges, is_set, max).ok_or_else(|| {
             self.error_at(
                 col,
-                format!("{op:?} needs a single value, not a range or set").to_lowercase(),
+                format!(
+                    "\"{}\" needs a single value, not a range or set",
+                    op.symbol()
+                ),
             )
         })?;
         self.rule.matches.push(Match::Num {
@@ -643,13 +660,13 @@ impl<'a> Parser<'a, '_> {
         let col = self.col();
         if self.eat_punct("&") {
             // tcp flags & MASK (==|!=) VALUE
-            let mask = self.flag_expr(true)?;
+            let mask = self.flag_expr(true, true)?;
             let negate = match self.explicit_op() {
                 Some(Op::Eq) => false,
                 Some(Op::Ne) => true,
                 _ => return Err(self.expected("\"==\" or \"!=\" after the flag mask")),
             };
-            let value = self.flag_expr(false)?;
+            let value = self.flag_expr(false, true)?;
             let allowed = ByteSet::from_fn(|b| b == value);
             self.push_flags(
                 mask,
@@ -664,13 +681,13 @@ impl<'a> Parser<'a, '_> {
         let op = self.explicit_op();
         let (mask, allowed) = if self.peek().is_some_and(|t| t.tok == Tok::Punct("{")) {
             // A set of whole flag combinations.
-            let (values, _) = self.values(|p| p.flag_expr(false))?;
+            let (values, _) = self.values(|p| p.flag_expr(false, false))?;
             (0xff, ByteSet::from_fn(|b| values.contains(&b)))
         } else {
-            let flags = self.flag_expr(false)?;
+            let flags = self.flag_expr(false, true)?;
             if self.eat_punct("/") {
                 // tcp flags VALUE / MASK: the flags under MASK equal VALUE.
-                let mask = self.flag_expr(false)?;
+                let mask = self.flag_expr(false, true)?;
                 (mask, ByteSet::from_fn(|b| b == flags & mask))
             } else if op.is_none() {
                 // nft's implicit operator on a bitmask: any of the flags is set.
@@ -700,18 +717,10 @@ impl<'a> Parser<'a, '_> {
         self.rule.matches.push(Match::TcpFlags { mask, allowed });
     }
 
-    /// Flags joined by `|` (or `,` outside a set and a parenthesised mask), or a number.
-    fn flag_expr(&mut self, allow_parens: bool) -> PResult<u8> {
+    /// Flags joined by `|` (or by `,` when `commas`, i.e. outside a set whose elements
+    /// commas separate), or a number; in parentheses when `allow_parens`.
+    fn flag_expr(&mut self, allow_parens: bool, commas: bool) -> PResult<u8> {
         let parens = allow_parens && self.eat_punct("(");
-        let in_set = self.toks[..self.pos.min(self.toks.len())]
-            .iter()
-            .rev()
-            .find_map(|t| match t.tok {
-                Tok::Punct("{") => Some(true),
-                Tok::Punct("}") => Some(false),
-                _ => None,
-            })
-            .unwrap_or(false);
         let mut bits = 0u8;
         loop {
             let (w, col) = self.word("a TCP flag (fin, syn, rst, psh, ack, urg, ecn, cwr)")?;
@@ -728,7 +737,7 @@ impl<'a> Parser<'a, '_> {
                         ),
                     )
                 })?;
-            if self.eat_punct("|") || (!in_set && self.eat_punct(",")) {
+            if self.eat_punct("|") || (commas && self.eat_punct(",")) {
                 continue;
             }
             break;

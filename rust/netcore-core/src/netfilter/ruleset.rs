@@ -1,8 +1,9 @@
 //! A parsed ruleset, its evaluation and its per-worker counters.
 
 use super::RuleError;
+use super::classify::{Classifier, MAX_WORDS};
 use super::hook::{Family, Verdict};
-use super::matcher::Match;
+use super::matcher::{Match, NumField};
 use super::packet::PacketInfo;
 use super::parse::parse_rule;
 
@@ -78,6 +79,33 @@ impl Rule {
     #[inline]
     fn matches(&self, pkt: &PacketInfo, mark: u32) -> bool {
         self.matches.iter().all(|m| m.test(pkt, mark))
+    }
+
+    /// Whether the rule's `meta mark` matches accept `mark`.
+    fn mark_matches(&self, pkt: &PacketInfo, mark: u32) -> bool {
+        self.matches
+            .iter()
+            .filter(|m| {
+                matches!(
+                    m,
+                    Match::Num {
+                        field: NumField::Mark,
+                        ..
+                    }
+                )
+            })
+            .all(|m| m.test(pkt, mark))
+    }
+
+    /// Whether the rule's implied family and protocol, and its protocol matches, accept a
+    /// packet of family slot `slot` and transport protocol `proto`.
+    fn accepts_proto(&self, slot: usize, proto: u8) -> bool {
+        self.family.is_none_or(|f| family_slot(Some(f)) == slot)
+            && self.l4proto.is_none_or(|p| p == proto)
+            && self.matches.iter().all(|m| match m {
+                Match::Proto(set) => set.contains(proto),
+                _ => true,
+            })
     }
 }
 
@@ -194,9 +222,10 @@ fn family_slot(f: Option<Family>) -> usize {
 /// Rules parsed from the rule language and compiled to matchers, shared read-only by the
 /// workers that evaluate it.
 ///
-/// Each rule's implied family and transport protocol are checked before it is tried: the
-/// rules a packet can match are listed per (family, protocol) when the ruleset is built, so
-/// evaluation only walks those, in order.
+/// Up to 512 rules are classified by bit vectors (see `classify.rs`): a packet costs about
+/// one lookup per field the rules look at, then the few rules left are taken in order. Larger
+/// rulesets are walked rule by rule, over the rules listed for the packet's family and
+/// transport protocol.
 #[derive(Debug, Clone)]
 pub struct Ruleset {
     rules: Vec<Rule>,
@@ -205,6 +234,7 @@ pub struct Ruleset {
     index: Box<[[u16; 256]; FAMILY_SLOTS]>,
     /// Distinct lists of rule indices, in rule order.
     candidates: Vec<Box<[u32]>>,
+    classifier: Option<Classifier>,
 }
 
 impl Ruleset {
@@ -237,10 +267,7 @@ impl Ruleset {
                 let list: Box<[u32]> = rules
                     .iter()
                     .enumerate()
-                    .filter(|(_, r)| {
-                        r.family.is_none_or(|f| family_slot(Some(f)) == slot)
-                            && r.l4proto.is_none_or(|p| usize::from(p) == proto)
-                    })
+                    .filter(|(_, r)| r.accepts_proto(slot, proto as u8))
                     .map(|(i, _)| i as u32)
                     .collect();
                 // At most 3 × 256 lists exist, so the position fits 16 bits.
@@ -254,11 +281,13 @@ impl Ruleset {
                 *cell = at as u16;
             }
         }
+        let classifier = Classifier::build(&rules, Rule::accepts_proto);
         Ruleset {
             rules,
             jumps,
             index,
             candidates,
+            classifier,
         }
     }
 
@@ -296,40 +325,55 @@ impl Ruleset {
     /// terminal verdict, jump or `return` ends it, statements of matching rules take effect
     /// on the way (a mark set is seen by later `meta mark` matches).
     pub fn eval(&self, pkt: &PacketInfo, counters: &mut RuleCounters) -> RuleResult {
+        let Some(classifier) = &self.classifier else {
+            return self.eval_linear(pkt, counters);
+        };
         counters.fit(self.rules.len());
-        let mut result = RuleResult::default();
-        let mut mark = pkt.mark;
+        let mut acc = [0u64; MAX_WORDS];
+        let mut mark_ok = [0u64; MAX_WORDS];
+        let slot = family_slot(pkt.family);
+        let words = classifier.candidates(pkt, slot, pkt.mark, &mut acc, &mut mark_ok);
+        let mut state = Eval::new(pkt);
+        for (w, (&word, &marks)) in acc.iter().zip(&mark_ok).take(words).enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let bit = bits.trailing_zeros();
+                bits &= bits - 1;
+                let i = w * 64 + bit as usize;
+                let Some(rule) = self.rules.get(i) else {
+                    continue;
+                };
+                // The mark bits hold for the packet's own mark; once a rule changed it, the
+                // rule's mark matches are tested against the new one.
+                let mark_passes = if state.mark == pkt.mark {
+                    marks >> bit & 1 == 1
+                } else {
+                    rule.mark_matches(pkt, state.mark)
+                };
+                if mark_passes && state.fire(i, rule, pkt, counters) {
+                    return state.result;
+                }
+            }
+        }
+        state.result
+    }
+
+    /// Evaluation by walking the rules listed for the packet's family and protocol, testing
+    /// each: the reference the classifier agrees with, and the path of large rulesets.
+    pub(super) fn eval_linear(&self, pkt: &PacketInfo, counters: &mut RuleCounters) -> RuleResult {
+        counters.fit(self.rules.len());
+        let mut state = Eval::new(pkt);
         let list = &self.candidates
             [usize::from(self.index[family_slot(pkt.family)][usize::from(pkt.l4proto)])];
         for &i in list {
             let Some(rule) = self.rules.get(i as usize) else {
                 continue;
             };
-            if !rule.matches(pkt, mark) {
-                continue;
+            if rule.matches(pkt, state.mark) && state.fire(i as usize, rule, pkt, counters) {
+                return state.result;
             }
-            counters.count(i as usize, pkt.length);
-            for s in &rule.statements {
-                match *s {
-                    Statement::Counter => {}
-                    Statement::SetMark(m) => {
-                        mark = m;
-                        result.mark = Some(m);
-                    }
-                    Statement::SetPriority(p) => result.priority = Some(p),
-                }
-            }
-            let outcome = match rule.action {
-                Action::Continue => continue,
-                Action::Return => Outcome::FallThrough,
-                Action::Verdict(v) => Outcome::Verdict(v),
-                Action::Jump(j) => Outcome::Jump(j),
-            };
-            result.outcome = outcome;
-            result.rule = Some(i);
-            return result;
         }
-        result
+        state.result
     }
 
     /// Evaluates every packet of `pkts` into the matching slot of `results` (the shorter of
@@ -343,5 +387,51 @@ impl Ruleset {
         for (p, r) in pkts.iter().zip(results.iter_mut()) {
             *r = self.eval(p, counters);
         }
+    }
+}
+
+/// The state of one evaluation: the packet's current mark and the result so far.
+struct Eval {
+    mark: u32,
+    result: RuleResult,
+}
+
+impl Eval {
+    fn new(pkt: &PacketInfo) -> Eval {
+        Eval {
+            mark: pkt.mark,
+            result: RuleResult::default(),
+        }
+    }
+
+    /// Runs matching rule `i`: counts it, applies its statements, and says whether its action
+    /// ends the evaluation.
+    #[inline]
+    fn fire(
+        &mut self,
+        i: usize,
+        rule: &Rule,
+        pkt: &PacketInfo,
+        counters: &mut RuleCounters,
+    ) -> bool {
+        counters.count(i, pkt.length);
+        for s in &rule.statements {
+            match *s {
+                Statement::Counter => {}
+                Statement::SetMark(m) => {
+                    self.mark = m;
+                    self.result.mark = Some(m);
+                }
+                Statement::SetPriority(p) => self.result.priority = Some(p),
+            }
+        }
+        self.result.outcome = match rule.action {
+            Action::Continue => return false,
+            Action::Return => Outcome::FallThrough,
+            Action::Verdict(v) => Outcome::Verdict(v),
+            Action::Jump(j) => Outcome::Jump(j),
+        };
+        self.result.rule = Some(i as u32);
+        true
     }
 }
