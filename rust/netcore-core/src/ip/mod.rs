@@ -15,7 +15,7 @@ pub mod rcv;
 pub use fib::{Fib, FibError, InputRoute, NoRoute, Prefix, Route, RouteKind};
 pub use forward::{Forwarded, ip_forward};
 pub use icmp::{IcmpKind, icmp_error, icmpv6_error};
-pub use rcv::{IpRcv, ipv4_rcv, ipv6_rcv};
+pub use rcv::{IpRcv, ipv4_rcv, ipv4_rcv_len, ipv6_rcv, ipv6_rcv_len};
 
 /// IPv6 extension headers `ipv6_ext_hdr` walks past: hop-by-hop, routing, fragment,
 /// authentication and destination options (`NEXTHDR_NONE` ends the walk).

@@ -40,6 +40,13 @@ pub struct IpRcv {
 ///
 /// IP options are not interpreted here.
 pub fn ipv4_rcv(pkt: &[u8], loopback_dev: bool) -> Result<IpRcv, DropReason> {
+    ipv4_rcv_len(pkt, pkt.len(), loopback_dev)
+}
+
+/// [`ipv4_rcv`] for a packet of `len` bytes whose first bytes are `pkt` (at least the IP
+/// header; the rest may sit in fragments, like a GRO packet's payload): lengths are checked
+/// against `len`, as `ip_rcv_core` checks them against `skb->len`.
+pub fn ipv4_rcv_len(pkt: &[u8], len: usize, loopback_dev: bool) -> Result<IpRcv, DropReason> {
     if pkt.len() < 20 || pkt[0] >> 4 != 4 {
         return Err(DropReason::IpInhdr);
     }
@@ -52,7 +59,7 @@ pub fn ipv4_rcv(pkt: &[u8], loopback_dev: bool) -> Result<IpRcv, DropReason> {
         return Err(DropReason::IpCsum);
     }
     let tot_len = usize::from(u16::from_be_bytes([pkt[2], pkt[3]]));
-    if pkt.len() < tot_len {
+    if len < tot_len {
         return Err(DropReason::PktTooSmall);
     }
     if tot_len < ihl {
@@ -111,6 +118,12 @@ const MAX_HBH_OPTS: usize = 8;
 ///   (`ip6_tlvopt_unknown`): `UNHANDLED_PROTO`; a jumbo payload length beyond the buffer:
 ///   `PKT_TOO_SMALL`.
 pub fn ipv6_rcv(pkt: &[u8], loopback_dev: bool) -> Result<IpRcv, DropReason> {
+    ipv6_rcv_len(pkt, pkt.len(), loopback_dev)
+}
+
+/// [`ipv6_rcv`] for a packet of `total` bytes whose first bytes (at least the IPv6 header and
+/// any hop-by-hop header) are `pkt`.
+pub fn ipv6_rcv_len(pkt: &[u8], total: usize, loopback_dev: bool) -> Result<IpRcv, DropReason> {
     if pkt.len() < 40 || pkt[0] >> 4 != 6 {
         return Err(DropReason::IpInhdr);
     }
@@ -132,9 +145,9 @@ pub fn ipv6_rcv(pkt: &[u8], loopback_dev: bool) -> Result<IpRcv, DropReason> {
     let next = pkt[6];
     let plen = usize::from(u16::from_be_bytes([pkt[4], pkt[5]]));
     // A zero payload length is only meaningful with a jumbo option, in hop-by-hop.
-    let mut len = pkt.len();
+    let mut len = total;
     if plen != 0 || next != 0 {
-        if 40 + plen > pkt.len() {
+        if 40 + plen > total {
             return Err(DropReason::PktTooSmall);
         }
         len = 40 + plen;
@@ -148,15 +161,20 @@ pub fn ipv6_rcv(pkt: &[u8], loopback_dev: bool) -> Result<IpRcv, DropReason> {
         router_alert: false,
     };
     if next == 0 {
-        parse_hop_by_hop(&pkt[..len], plen, &mut rcv)?;
+        parse_hop_by_hop(&pkt[..len.min(pkt.len())], len, plen, &mut rcv)?;
     }
     Ok(rcv)
 }
 
 /// `ipv6_parse_hopopts` with `ip6_parse_tlv`: walks the options of the hop-by-hop header at
-/// offset 40 of `pkt`, filling `rcv` (header length, next protocol, router alert, jumbo
-/// length).
-fn parse_hop_by_hop(pkt: &[u8], plen: usize, rcv: &mut IpRcv) -> Result<(), DropReason> {
+/// offset 40 of `pkt` (a packet of `total` bytes), filling `rcv` (header length, next
+/// protocol, router alert, jumbo length).
+fn parse_hop_by_hop(
+    pkt: &[u8],
+    total: usize,
+    plen: usize,
+    rcv: &mut IpRcv,
+) -> Result<(), DropReason> {
     let (Some(&next), Some(&hlen)) = (pkt.get(40), pkt.get(41)) else {
         return Err(DropReason::IpInhdr);
     };
@@ -222,7 +240,7 @@ fn parse_hop_by_hop(pkt: &[u8], plen: usize, rcv: &mut IpRcv) -> Result<(), Drop
         off += optlen;
     }
     if let Some(j) = jumbo {
-        if 40 + j > pkt.len() {
+        if 40 + j > total {
             return Err(DropReason::PktTooSmall);
         }
         rcv.len = 40 + j;

@@ -305,15 +305,12 @@ impl<'s> Worker<'s> {
                         self.drop_pkt(i, DropReason::OtherHost);
                         continue;
                     }
-                    // The IP checks read the whole packet: a merged one is made contiguous.
-                    if p.skb.is_nonlinear() && p.skb.linearize().is_err() {
-                        self.drop_pkt(i, DropReason::NotSpecified);
-                        continue;
-                    }
+                    // The headers are linear; a merged packet's payload stays in fragments.
+                    let len = p.skb.len();
                     let res = if p.skb.meta.protocol == 0x0800 {
-                        ip::ipv4_rcv(p.skb.data(), false)
+                        ip::ipv4_rcv_len(p.skb.data(), len, false)
                     } else {
-                        ip::ipv6_rcv(p.skb.data(), false)
+                        ip::ipv6_rcv_len(p.skb.data(), len, false)
                     };
                     match res {
                         Ok(rcv) => {

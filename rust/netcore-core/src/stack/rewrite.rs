@@ -69,33 +69,12 @@ fn layout(d: &[u8]) -> Result<Layout, RewriteError> {
             if d.len() < 40 {
                 return Err(RewriteError::Truncated);
             }
-            let (mut next, mut off, mut has_l4) = (d[6], 40usize, true);
-            // Hop-by-hop, routing, destination options, fragment and AH come before the
-            // transport header (RFC 8200 section 4.1).
-            loop {
-                let len = match next {
-                    0 | 43 | 60 => {
-                        usize::from(*d.get(off + 1).ok_or(RewriteError::Truncated)?) * 8 + 8
-                    }
-                    44 => {
-                        let fo = d.get(off + 2..off + 4).ok_or(RewriteError::Truncated)?;
-                        has_l4 &= u16::from_be_bytes([fo[0], fo[1]]) >> 3 == 0;
-                        8
-                    }
-                    51 => (usize::from(*d.get(off + 1).ok_or(RewriteError::Truncated)?) + 2) * 4,
-                    _ => break,
-                };
-                next = d[off];
-                off += len;
-                if off > d.len() {
-                    return Err(RewriteError::Truncated);
-                }
-            }
+            let up = crate::ip::ipv6_upper_layer(d).ok_or(RewriteError::Truncated)?;
             Ok(Layout {
                 v6: true,
-                l4: off,
-                proto: next,
-                has_l4,
+                l4: up.offset,
+                proto: up.proto,
+                has_l4: !up.is_later_fragment(),
             })
         }
         _ => Err(RewriteError::NotIp),
