@@ -167,15 +167,21 @@ def test_hooks_run_by_priority_and_verdicts_are_counted(tmp_path: Path) -> None:
         order.append("filter")
         return np.where(b.dport == 23, nc.DROP, nc.ACCEPT)
 
+    lent: list[bool] = []
+
     @ns.hook("prerouting", priority=-150)
     def mangle(b: nc.HookBatch) -> Any:
         order.append("mangle")
+        # Untouched packets are lent from the capture's memory: the batch's data is the
+        # capture window, record headers included, not a copy of the frames.
+        lent.append(b.data.nbytes > int(b.caplen.sum()))
         return np.where(b.dport == 25, nc.STOLEN, nc.ACCEPT)
 
     frames = [frame("10.0.0.5", "198.51.100.7", dport=p) for p in (23, 25, 80, 23)]
     report = ns.replay(capture(tmp_path, frames), into="eth0")
     report.check()
     assert order == ["mangle", "filter"]
+    assert lent == [True]
     assert report.dropped == {"NETFILTER_DROP": 2}
     assert report.stolen == {"prerouting/mangle": 1}
     assert report.transmitted == {"wan0": 1}

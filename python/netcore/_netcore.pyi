@@ -215,7 +215,7 @@ class Rss:
 
 _Dispatch = Callable[
     [int, str, Batch, tuple[npt.NDArray[Any], ...]],
-    tuple[list[int], list[tuple[int, str, object]], list[int]],
+    tuple[list[int] | npt.NDArray[np.uint32], list[tuple[int, str, object]], list[int]],
 ]
 
 @final

@@ -265,18 +265,18 @@ class _Hook:
     on_error: OnError
 
 
-def _verdicts(value: object, n: int, name: str) -> list[int]:
+def _verdicts(value: object, n: int, name: str) -> npt.NDArray[np.uint32]:
+    """A hook's answer as one ``uint32`` verdict per packet (read by the stack in place)."""
     if value is None:
-        return [ACCEPT] * n
+        return np.full(n, ACCEPT, dtype=np.uint32)
     arr = np.asarray(value)
     if arr.dtype.kind not in "iub":
         raise ConfigError(f"hook {name!r} returned {arr.dtype} verdicts; return integers")
     if arr.ndim == 0:
-        return [int(arr)] * n
+        return np.full(n, int(arr), dtype=np.uint32)
     if arr.shape != (n,):
         raise ConfigError(f"hook {name!r} returned {arr.shape[0]} verdicts for {n} packets")
-    out: list[int] = arr.astype(np.uint32).tolist()
-    return out
+    return np.ascontiguousarray(arr, dtype=np.uint32)
 
 
 class HookRegistry:
@@ -299,7 +299,7 @@ class HookRegistry:
         point: str,
         raw: _netcore.Batch,
         meta: tuple[npt.NDArray[Any], ...],
-    ) -> tuple[list[int], list[tuple[int, str, object]], list[int]]:
+    ) -> tuple[list[int] | npt.NDArray[np.uint32], list[tuple[int, str, object]], list[int]]:
         """Runs hook ``number`` over one batch; returns (verdicts, edits, error rows)."""
         h = self.hooks[number]
         batch = HookBatch(raw, meta)
@@ -320,7 +320,7 @@ class HookRegistry:
         except Exception as e:
             first = int(batch.index[0]) if n else 0
             v = self._on_error(h, e, first, point)
-            return [v] * n, [], list(range(n))
+            return np.full(n, v, dtype=np.uint32), [], list(range(n))
 
     @staticmethod
     def _on_error(h: _Hook, e: Exception, index: int, point: str) -> int:

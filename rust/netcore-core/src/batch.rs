@@ -49,6 +49,13 @@ impl Bytes {
         })
     }
 
+    /// Whether `self` and `other` are the same window of the same memory (so offsets into one
+    /// are offsets into the other).
+    #[must_use]
+    pub fn same_window(&self, other: &Bytes) -> bool {
+        Arc::ptr_eq(&self.owner, &other.owner) && self.start == other.start && self.len == other.len
+    }
+
     /// The bytes.
     #[must_use]
     pub fn as_slice(&self) -> &[u8] {

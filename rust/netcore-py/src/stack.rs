@@ -562,6 +562,28 @@ impl PyHooks {
     }
 }
 
+/// The packets as a batch over the capture memory they still live in, without copying, when
+/// they all do (untouched packets of one dispatch batch); `None` otherwise.
+fn lend(packets: &[HookPacket<'_>]) -> Option<Batch> {
+    let (first, _) = packets.first()?.shared?;
+    let mut b = Batch::with_capacity(packets.len(), 0);
+    b.data = first.clone();
+    for p in packets {
+        let (bytes, at) = p.shared?;
+        if !bytes.same_window(first) {
+            return None;
+        }
+        let len = u32::try_from(p.frame.len()).ok()?;
+        b.offset.push(at as u64);
+        b.ts.push(p.ts);
+        b.caplen.push(len);
+        b.wirelen.push(len);
+        b.ifindex.push(p.iif);
+        b.linktype.push(p.linktype);
+    }
+    Some(b)
+}
+
 /// Verdicts travel as `u32`: the `NF_*` code in the low byte, a queue number in the top 16
 /// bits (`NF_QUEUE_NR`).
 fn verdict_of(v: u32) -> Verdict {
@@ -593,7 +615,24 @@ fn edit_of(field: &str, value: &Bound<'_, PyAny>) -> PyResult<Edit> {
     })
 }
 
-type HookAnswer = (Vec<u32>, Vec<(usize, String, Py<PyAny>)>, Vec<usize>);
+type HookAnswer<'py> = (
+    Bound<'py, PyAny>,
+    Vec<(usize, String, Py<PyAny>)>,
+    Vec<usize>,
+);
+
+/// Verdict codes from a numpy `uint32` array (read in place) or any sequence of ints.
+fn verdict_codes(v: &Bound<'_, PyAny>) -> PyResult<Vec<Verdict>> {
+    if let Ok(arr) = v.extract::<numpy::PyReadonlyArray1<'_, u32>>()
+        && let Ok(codes) = arr.as_slice()
+    {
+        return Ok(codes.iter().map(|&c| verdict_of(c)).collect());
+    }
+    Ok(v.extract::<Vec<u32>>()?
+        .into_iter()
+        .map(verdict_of)
+        .collect())
+}
 
 impl ExternalHooks for PyHooks {
     fn call(
@@ -609,10 +648,12 @@ impl ExternalHooks for PyHooks {
             });
         };
         Python::attach(|py| {
-            let batch = Batch::from_packets(packets.iter().map(|p| {
-                let len = u32::try_from(p.frame.len()).unwrap_or(u32::MAX);
-                (p.ts, p.frame, len, p.iif, p.linktype)
-            }));
+            let batch = lend(packets).unwrap_or_else(|| {
+                Batch::from_packets(packets.iter().map(|p| {
+                    let len = u32::try_from(p.frame.len()).unwrap_or(u32::MAX);
+                    (p.ts, p.frame, len, p.iif, p.linktype)
+                }))
+            });
             let meta = (
                 PyArray1::from_iter(py, packets.iter().map(|p| p.index)),
                 PyArray1::from_iter(py, packets.iter().map(|p| p.iif)),
@@ -623,7 +664,10 @@ impl ExternalHooks for PyHooks {
             let pybatch = PyBatch::new(batch, Arc::clone(&self.tables));
             let answer = dispatch
                 .call1(py, (id, point.name(), pybatch, meta))
-                .and_then(|r| r.extract::<HookAnswer>(py));
+                .and_then(|r| {
+                    let (v, edits, errors): HookAnswer<'_> = r.bind(py).extract()?;
+                    Ok((verdict_codes(&v)?, edits, errors))
+                });
             let (verdicts, edits, errors) = match answer {
                 Ok(a) => a,
                 Err(e) => {
@@ -640,7 +684,7 @@ impl ExternalHooks for PyHooks {
                 }
             };
             let mut reply = HookReply {
-                verdicts: verdicts.into_iter().map(verdict_of).collect(),
+                verdicts,
                 edits: Vec::with_capacity(edits.len()),
                 errors,
             };

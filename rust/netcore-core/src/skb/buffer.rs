@@ -222,6 +222,16 @@ impl Skb {
         self.end as usize
     }
 
+    /// For a linear view of shared memory: that memory and where the buffer starts in it (add a
+    /// header offset to locate the header there). `None` once owned or non-linear.
+    #[must_use]
+    pub fn shared_memory(&self) -> Option<(&Bytes, usize)> {
+        match &self.store {
+            Store::Shared { bytes, base } if self.frags.is_empty() => Some((bytes, *base)),
+            _ => None,
+        }
+    }
+
     /// Whether the packet still references shared memory (a capture) and would be copied by
     /// the next write.
     #[must_use]

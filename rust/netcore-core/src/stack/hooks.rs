@@ -143,6 +143,9 @@ pub struct HookPacket<'a> {
     pub mark: u32,
     /// Queueing priority.
     pub priority: u32,
+    /// The memory `frame` lies in and its offset there, when the packet is still an untouched
+    /// view of its capture: a batch of such packets is lent without copying.
+    pub shared: Option<(&'a crate::batch::Bytes, usize)>,
 }
 
 /// What an external hook answered for a batch.

@@ -48,6 +48,14 @@ pub(crate) struct Output {
 }
 
 impl Output {
+    /// Room for `frames` frames of `bytes` bytes in all.
+    pub fn with_capacity(frames: usize, bytes: usize) -> Self {
+        Output {
+            frames: Vec::with_capacity(frames),
+            bytes: Vec::with_capacity(bytes),
+        }
+    }
+
     /// Gives `skb` (data at its network header) its Ethernet header and appends the frame.
     fn send(&mut self, mut skb: Skb, dev: u32, dst: [u8; 6], src: [u8; 6], c: &mut DeviceCounters) {
         if l2::eth_header(&mut skb, dst, src).is_err() {
@@ -748,13 +756,19 @@ impl<'s> Worker<'s> {
             .iter()
             .map(|&i| {
                 let p = &self.pkts[i];
-                let (frame, linktype) = match p.skb.mac_header_bytes() {
-                    Some(f) => (f, LinkType::ETHERNET.0),
+                let (frame, linktype, start) = match p.skb.mac_header_bytes() {
+                    Some(f) => (f, LinkType::ETHERNET.0, p.skb.mac_header()),
                     None => (
                         p.skb.network_header_bytes().unwrap_or(p.skb.data()),
                         LinkType::RAW.0,
+                        p.skb.network_header(),
                     ),
                 };
+                let shared = p
+                    .skb
+                    .shared_memory()
+                    .zip(start)
+                    .map(|((bytes, base), at)| (bytes, base + at));
                 HookPacket {
                     frame,
                     linktype,
@@ -764,6 +778,7 @@ impl<'s> Worker<'s> {
                     oif: p.oif,
                     mark: p.skb.meta.mark,
                     priority: p.skb.meta.priority,
+                    shared,
                 }
             })
             .collect();

@@ -150,7 +150,9 @@ impl<'s> Queue<'s> {
                 self.round_left = self.round_budget;
             }
         }
-        std::mem::take(&mut self.worker.out)
+        // The next batch's output starts with this one's size, so it never regrows.
+        let hint = Output::with_capacity(self.worker.out.frames.len(), self.worker.out.bytes.len());
+        std::mem::replace(&mut self.worker.out, hint)
     }
 
     /// The queue's report, and the abort that stopped the run if any.
