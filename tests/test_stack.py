@@ -472,3 +472,30 @@ def test_napi_budgets_and_time_squeeze(tmp_path: Path) -> None:
     # 4 batches of 100: polls of 16 (6 full, one of 4) per batch.
     assert q["polls"] == 4 * 7 and q["budget_exhausted"] == 4 * 6
     assert q["time_squeeze"] == 4 * 3
+
+
+def test_rps_spreads_one_queue_over_workers_and_xps_picks_tx_queues(tmp_path: Path) -> None:
+    path = capture(tmp_path, flows(16, 5))
+    ns = nc.Namespace()
+    ns.add_device("eth0", rx_queues=1, rps_workers=2, features=nc.Features(gro=False))
+    ns.add_device("wan0", tx_queues=4, xps={0: [3], 1: [1, 2]})
+    ns.routes.add("0.0.0.0/0", dev="wan0")
+    report = ns.replay(path, into="eth0")
+    report.check()
+    eth0, wan0 = report.devices["eth0"], report.devices["wan0"]
+    assert [q["packets"] for q in eth0["queues"]] == [80], "one hardware queue"
+    backlog = [b["packets"] for b in eth0["backlog"]]
+    assert len(backlog) == 2 and sum(backlog) == 80 and min(backlog) > 0
+    txq = wan0["tx_queues"]
+    assert txq[0] == 0 and txq[3] == backlog[0] and txq[1] + txq[2] == backlog[1]
+
+
+def test_forwarded_packets_keep_their_receive_queue_number_without_xps(tmp_path: Path) -> None:
+    path = capture(tmp_path, flows(16, 5))
+    ns = nc.Namespace()
+    ns.add_device("eth0", rx_queues=4, features=nc.Features(gro=False))
+    ns.add_device("wan0", tx_queues=2)
+    ns.routes.add("0.0.0.0/0", dev="wan0")
+    report = ns.replay(path, into="eth0")
+    rxq = [q["packets"] for q in report.devices["eth0"]["queues"]]
+    assert report.devices["wan0"]["tx_queues"] == [rxq[0] + rxq[2], rxq[1] + rxq[3]]

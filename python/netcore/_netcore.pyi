@@ -231,6 +231,8 @@ class Stack:
         rx_queues: int = 1,
         tx_queues: int = 1,
         rss: Rss | None = None,
+        rps_workers: int = 0,
+        xps: list[tuple[int, list[int]]] | None = None,
         vlans: list[int] = ...,
         addresses: list[str] = ...,
         budget: int = 64,

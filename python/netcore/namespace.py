@@ -96,6 +96,8 @@ class Namespace:
         rx_queues: int = 1,
         tx_queues: int = 1,
         rss: _netcore.Rss | None = None,
+        rps_workers: int = 0,
+        xps: Mapping[int, Sequence[int]] | None = None,
         vlans: Sequence[int] = (),
         addresses: Sequence[str] = (),
         budget: int = 64,
@@ -103,8 +105,10 @@ class Namespace:
         gro_max_size: int = 65536,
     ) -> Device:
         """Adds a device: its MTU, MAC (None: takes every unicast frame), offload features,
-        receive queues with their RSS configuration, VLANs with a VLAN device on top, local
-        addresses (``"10.0.0.1/24"``) and its NAPI budget and GRO parameters."""
+        receive queues with their RSS configuration, software steering (``rps_workers``:
+        received packets spread over that many workers by hash; ``xps``: worker → transmit
+        queues), VLANs with a VLAN device on top, local addresses (``"10.0.0.1/24"``) and its
+        NAPI budget and GRO parameters."""
         feats = features or Features()
         ifindex = self._stack.add_device(
             name,
@@ -114,6 +118,8 @@ class Namespace:
             rx_queues=rx_queues,
             tx_queues=tx_queues,
             rss=rss,
+            rps_workers=rps_workers,
+            xps=None if xps is None else [(w, list(q)) for w, q in xps.items()],
             vlans=list(vlans),
             addresses=list(addresses),
             budget=budget,

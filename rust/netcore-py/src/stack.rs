@@ -15,11 +15,12 @@ use netcore_core::demux::{RxCsumOffload, Tables};
 use netcore_core::ip::{Prefix, Route, RouteKind};
 use netcore_core::netfilter::{Family, HookPoint, Verdict};
 use netcore_core::offload::{Features, GroParams, UdpGro};
+use netcore_core::rss::XpsMap;
 use netcore_core::skb::Skb;
 use netcore_core::stack::rewrite::Edit;
 use netcore_core::stack::{
     self as core_stack, DeviceConfig, ExternalHooks, ExternalId, HookAbort, HookAction, HookEntry,
-    HookPacket, HookReply, ReplayError, ReplayOptions, Report, Sink, Stack,
+    HookPacket, HookReply, QueueCounters, ReplayError, ReplayOptions, Report, Sink, Stack,
 };
 use numpy::PyArray1;
 use pyo3::prelude::*;
@@ -167,8 +168,8 @@ impl PyStack {
 
     /// Adds a device; returns its index.
     #[pyo3(signature = (name, *, mtu = 1500, mac = None, features = None, rx_queues = 1,
-        tx_queues = 1, rss = None, vlans = Vec::new(), addresses = Vec::new(), budget = 64,
-        flush_timeout_ns = 0, gro_max_size = 65536))]
+        tx_queues = 1, rss = None, rps_workers = 0, xps = None, vlans = Vec::new(),
+        addresses = Vec::new(), budget = 64, flush_timeout_ns = 0, gro_max_size = 65536))]
     #[allow(clippy::too_many_arguments)]
     fn add_device(
         &self,
@@ -179,6 +180,8 @@ impl PyStack {
         rx_queues: u16,
         tx_queues: u16,
         rss: Option<PyRef<'_, PyRss>>,
+        rps_workers: u16,
+        xps: Option<Vec<(u16, Vec<u16>)>>,
         vlans: Vec<u16>,
         addresses: Vec<String>,
         budget: usize,
@@ -192,6 +195,14 @@ impl PyStack {
         dev.rx_queues = rx_queues;
         dev.tx_queues = tx_queues;
         dev.rss = rss.map(|r| r.inner.clone());
+        dev.rps_workers = rps_workers;
+        if let Some(map) = xps {
+            let mut x = XpsMap::new(usize::from(tx_queues)).map_err(PyNetcoreErr)?;
+            for (worker, queues) in map {
+                x.set(worker, queues).map_err(PyNetcoreErr)?;
+            }
+            dev.xps = Some(x);
+        }
         dev.vlans = vlans;
         dev.addresses = addresses
             .iter()
@@ -509,16 +520,15 @@ fn report_dict<'py>(py: Python<'py>, r: &Report) -> PyResult<Bound<'py, PyDict>>
         dd.set_item("gro", g)?;
         let queues = PyList::empty(py);
         for q in &c.queues {
-            let qd = PyDict::new(py);
-            qd.set_item("packets", q.packets)?;
-            qd.set_item("bytes", q.bytes)?;
-            qd.set_item("drops", q.drops)?;
-            qd.set_item("polls", q.polls)?;
-            qd.set_item("budget_exhausted", q.budget_exhausted)?;
-            qd.set_item("time_squeeze", q.time_squeeze)?;
-            queues.append(qd)?;
+            queues.append(queue_dict(py, q)?)?;
         }
         dd.set_item("queues", queues)?;
+        let backlog = PyList::empty(py);
+        for q in &c.backlog {
+            backlog.append(queue_dict(py, q)?)?;
+        }
+        dd.set_item("backlog", backlog)?;
+        dd.set_item("tx_queues", c.tx_queues.clone())?;
         devices.set_item(name, dd)?;
     }
     d.set_item("devices", devices)?;
@@ -541,6 +551,17 @@ fn report_dict<'py>(py: Python<'py>, r: &Report) -> PyResult<Bound<'py, PyDict>>
         rules.set_item(k, rc.rules.clone())?;
     }
     d.set_item("rules", rules)?;
+    Ok(d)
+}
+
+fn queue_dict<'py>(py: Python<'py>, q: &QueueCounters) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("packets", q.packets)?;
+    d.set_item("bytes", q.bytes)?;
+    d.set_item("drops", q.drops)?;
+    d.set_item("polls", q.polls)?;
+    d.set_item("budget_exhausted", q.budget_exhausted)?;
+    d.set_item("time_squeeze", q.time_squeeze)?;
     Ok(d)
 }
 

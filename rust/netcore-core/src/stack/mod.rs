@@ -28,7 +28,7 @@ use std::sync::{Arc, RwLock};
 
 use crate::ip::Fib;
 use crate::offload::{Features, GroParams};
-use crate::rss::RssConfig;
+use crate::rss::{RssConfig, XpsMap};
 
 pub use hooks::{
     ExternalHooks, ExternalId, HookAbort, HookAction, HookEntry, HookPacket, HookReply, HookTable,
@@ -57,6 +57,12 @@ pub struct DeviceConfig {
     /// Receive-side scaling: the hash and the indirection table spreading flows over the
     /// receive queues; `None`: Microsoft's key and an even table over `rx_queues`.
     pub rss: Option<RssConfig>,
+    /// Receive packet steering: spread received packets over this many workers by their hash
+    /// (`rps_cpus`, `get_rps_cpu`) instead of one worker per receive queue; 0 turns it off.
+    pub rps_workers: u16,
+    /// Transmit packet steering (`xps_cpus`): the transmit queues each worker uses; `None`
+    /// picks by hash or by the receive queue (`skb_tx_hash`).
+    pub xps: Option<XpsMap>,
     /// VLAN IDs with a VLAN device on top: frames tagged with them are for this host.
     pub vlans: Vec<u16>,
     /// Addresses of the device, with prefix length (also routes in the FIB).
@@ -76,6 +82,8 @@ impl DeviceConfig {
             rx_queues: 1,
             tx_queues: 1,
             rss: None,
+            rps_workers: 0,
+            xps: None,
             vlans: Vec::new(),
             addresses: Vec::new(),
         }
@@ -126,6 +134,16 @@ impl Stack {
                 dev.name,
                 rss.queues(),
                 dev.rx_queues
+            )));
+        }
+        if let Some(xps) = &dev.xps
+            && xps.tx_queues() != dev.tx_queues
+        {
+            return Err(crate::Error::Config(format!(
+                "device {:?}: its XPS map is for {} transmit queues but it has {}",
+                dev.name,
+                xps.tx_queues(),
+                dev.tx_queues
             )));
         }
         if dev.rx_queues == 0 || dev.tx_queues == 0 {

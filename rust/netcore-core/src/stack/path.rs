@@ -19,6 +19,7 @@ use crate::drop_reason::DropReason;
 use crate::ip::{self, Forwarded, IcmpKind, InputRoute, RouteKind};
 use crate::netfilter::{Family, HookPoint, Outcome, PacketInfo, RuleCounters, Verdict};
 use crate::offload::gso::{Xmit, validate_xmit_skb};
+use crate::rss::skb_tx_hash;
 use crate::skb::{PacketType, Skb};
 use crate::wire::ipv4::Address as Ipv4Address;
 use crate::wire::ipv6::Address as Ipv6Address;
@@ -114,6 +115,8 @@ impl Pkt {
 
 /// One worker's state.
 pub(crate) struct Worker<'s> {
+    /// The worker's number (its queue, or its RPS slot): what XPS maps to transmit queues.
+    id: u16,
     stack: &'s Stack,
     ext: &'s dyn ExternalHooks,
     hooks: Arc<HookTable>,
@@ -136,8 +139,9 @@ pub(crate) struct Worker<'s> {
 type Macs = ([u8; 6], [u8; 6]);
 
 impl<'s> Worker<'s> {
-    pub fn new(stack: &'s Stack, ext: &'s dyn ExternalHooks) -> Self {
+    pub fn new(stack: &'s Stack, ext: &'s dyn ExternalHooks, id: u16) -> Self {
         Worker {
+            id,
             stack,
             ext,
             hooks: stack.hook_table(),
@@ -495,6 +499,17 @@ impl<'s> Worker<'s> {
             let (dst, src) = p.macs.unwrap_or(([0; 6], [0; 6]));
             let src = dev.mac.unwrap_or(src);
             let was_gso = skb.meta.is_gso();
+            // netdev_pick_tx: XPS for this worker, else skb_tx_hash (a forwarded packet keeps
+            // the number of the queue it came in on).
+            let rx_queue = (skb.meta.iif != 0).then_some(skb.meta.queue_mapping);
+            let txq = match &dev.xps {
+                Some(x) => x.pick_tx(self.id, skb.meta.hash, rx_queue),
+                None => skb_tx_hash(skb.meta.hash, rx_queue, dev.tx_queues),
+            };
+            if c.tx_queues.len() < usize::from(dev.tx_queues) {
+                c.tx_queues.resize(usize::from(dev.tx_queues), 0);
+            }
+            let before = c.tx_packets;
             match validate_xmit_skb(skb, &dev.features) {
                 Ok(Xmit::Whole(s)) => {
                     c.tso_packets += u64::from(was_gso);
@@ -512,6 +527,9 @@ impl<'s> Worker<'s> {
                     continue;
                 }
             }
+            if let Some(n) = c.tx_queues.get_mut(usize::from(txq)) {
+                *n += c.tx_packets - before;
+            }
             let p = &mut self.pkts[i];
             p.done = true;
             sent += p.weight;
@@ -522,6 +540,12 @@ impl<'s> Worker<'s> {
         d.tso_packets += c.tso_packets;
         d.gso_segmented += c.gso_segmented;
         d.gso_segments += c.gso_segments;
+        if d.tx_queues.len() < c.tx_queues.len() {
+            d.tx_queues.resize(c.tx_queues.len(), 0);
+        }
+        for (a, b) in d.tx_queues.iter_mut().zip(&c.tx_queues) {
+            *a += b;
+        }
         if sent > 0 {
             self.report.transmit(&dev.name, sent);
         }

@@ -24,7 +24,7 @@ use crate::drop_reason::DropReason;
 use crate::error::Error;
 use crate::offload::gro::Gro;
 use crate::ring::{self, Consumer, Producer};
-use crate::rss::RssConfig;
+use crate::rss::{RpsMap, RssConfig};
 use crate::skb::{Header, Skb};
 
 /// How a replay runs.
@@ -115,7 +115,7 @@ impl<'s> Queue<'s> {
             index,
             ifindex,
             gro: Gro::new(dev.gro, dev.features),
-            worker: Worker::new(stack, ext),
+            worker: Worker::new(stack, ext, index as u16),
             counters: QueueCounters::default(),
             up: Vec::with_capacity(dev.gro.budget.max(1) * 2),
             round_budget: stack.netdev_budget.max(1),
@@ -155,14 +155,16 @@ impl<'s> Queue<'s> {
         std::mem::replace(&mut self.worker.out, hint)
     }
 
-    /// The queue's report, and the abort that stopped the run if any.
-    fn finish(mut self, device: &str) -> (Report, Option<HookAbort>) {
+    /// The queue's report, and the abort that stopped the run if any. With RPS the counters
+    /// are the worker's backlog's; the receive queues are counted where RSS picks them.
+    fn finish(mut self, device: &str, rps: bool) -> (Report, Option<HookAbort>) {
         self.worker.finish();
         let mut report = std::mem::take(&mut self.worker.report);
         let c = report.device(device);
         c.gro = *self.gro.stats();
-        c.queues = vec![QueueCounters::default(); self.index + 1];
-        c.queues[self.index] = self.counters;
+        let list = if rps { &mut c.backlog } else { &mut c.queues };
+        *list = vec![QueueCounters::default(); self.index + 1];
+        list[self.index] = self.counters;
         (report, self.worker.abort.take())
     }
 }
@@ -180,11 +182,15 @@ pub fn replay(
     let dev = stack
         .device(into)
         .ok_or_else(|| Error::Config(format!("no device with index {into}")))?;
-    let queues = usize::from(dev.rx_queues.max(1));
+    let rx_queues = usize::from(dev.rx_queues.max(1));
     let rss = match &dev.rss {
         Some(r) => r.clone(),
-        None => RssConfig::new(queues)?,
+        None => RssConfig::new(rx_queues)?,
     };
+    // One worker per receive queue, or with RPS one per RPS worker.
+    let rps = (dev.rps_workers > 0).then(|| RpsMap::new(usize::from(dev.rps_workers)));
+    let rps = rps.transpose()?;
+    let queues = rps.as_ref().map_or(rx_queues, |m| m.workers().len());
     let ring_size = opts.ring_size.max(2).next_power_of_two();
     let stop = AtomicBool::new(false);
     let (done_tx, done_rx) = mpsc::channel::<Done>();
@@ -197,6 +203,7 @@ pub fn replay(
         consumers.push(c);
     }
     std::thread::scope(|scope| {
+        let rps_on = rps.is_some();
         let mut handles = Vec::with_capacity(queues);
         for (k, rx) in consumers.into_iter().enumerate() {
             let done_tx = done_tx.clone();
@@ -204,12 +211,14 @@ pub fn replay(
             let name = dev.name.as_str();
             handles.push(scope.spawn(move || {
                 let q = Queue::new(stack, into, k + 1, ext);
-                run_worker(q, rx, &done_tx, stop, name)
+                run_worker(q, rx, &done_tx, stop, name, rps_on)
             }));
         }
         drop(done_tx);
         let mut disp = Dispatcher {
             rss: &rss,
+            rps: rps.as_ref(),
+            rx_queues: vec![QueueCounters::default(); rx_queues],
             queue0: Queue::new(stack, into, 0, ext),
             producers,
             threads: handles.iter().map(|h| h.thread().clone()).collect(),
@@ -236,33 +245,11 @@ pub fn replay(
             queue0,
             drops,
             early,
+            rx_queues: hw,
             ..
         } = disp;
-        let (r0, mut abort) = queue0.finish(&dev.name);
-        let mut report = early;
-        report.merge(&r0);
-        for (k, h) in handles.into_iter().enumerate() {
-            let (r, a) = h.join().unwrap_or_else(|_| {
-                (
-                    Report::default(),
-                    Some(HookAbort {
-                        index: 0,
-                        message: format!("worker of queue {} panicked", k + 1),
-                    }),
-                )
-            });
-            report.merge(&r);
-            if abort.is_none() {
-                abort = a;
-            }
-        }
-        let counters = report.device(&dev.name);
-        if counters.queues.len() < queues {
-            counters.queues.resize(queues, QueueCounters::default());
-        }
-        for (c, d) in counters.queues.iter_mut().zip(&drops) {
-            c.drops += d;
-        }
+        let joined = handles.into_iter().map(std::thread::ScopedJoinHandle::join);
+        let (report, abort) = merge(queue0, joined, early, &dev.name, rps_on, hw, &drops);
         if written.is_ok() {
             written = sinks
                 .iter_mut()
@@ -280,6 +267,52 @@ pub fn replay(
     })
 }
 
+/// The run's report: the dispatcher's own counts, queue 0's and every worker's, with the
+/// receive queues' counters where RPS keeps them apart and the ring drops; and the first
+/// abort, if a hook stopped the run.
+fn merge(
+    queue0: Queue<'_>,
+    workers: impl Iterator<Item = std::thread::Result<(Report, Option<HookAbort>)>>,
+    early: Report,
+    device: &str,
+    rps: bool,
+    hw: Vec<QueueCounters>,
+    drops: &[u64],
+) -> (Report, Option<HookAbort>) {
+    let rx_queues = hw.len();
+    let (r0, mut abort) = queue0.finish(device, rps);
+    let mut report = early;
+    report.merge(&r0);
+    for (k, joined) in workers.enumerate() {
+        let (r, a) = joined.unwrap_or_else(|_| {
+            let message = format!("worker {} panicked", k + 1);
+            (Report::default(), Some(HookAbort { index: 0, message }))
+        });
+        report.merge(&r);
+        abort = abort.or(a);
+    }
+    let counters = report.device(device);
+    if rps {
+        // The receive queues as RSS filled them; each worker's polls are in `backlog`.
+        counters.queues = hw;
+        counters
+            .backlog
+            .resize(drops.len(), QueueCounters::default());
+    }
+    if counters.queues.len() < rx_queues {
+        counters.queues.resize(rx_queues, QueueCounters::default());
+    }
+    let per_ring = if rps {
+        &mut counters.backlog
+    } else {
+        &mut counters.queues
+    };
+    for (c, d) in per_ring.iter_mut().zip(drops) {
+        c.drops += d;
+    }
+    (report, abort)
+}
+
 /// Packets made in Python, sent from the host (LOCAL_OUT onwards), on the calling thread.
 pub fn output(
     stack: &Stack,
@@ -287,7 +320,7 @@ pub fn output(
     sinks: &mut [Sink],
     ext: &dyn ExternalHooks,
 ) -> Result<Report, ReplayError> {
-    let mut w = Worker::new(stack, ext);
+    let mut w = Worker::new(stack, ext, 0);
     w.local_out(packets.into_iter().map(|s| (s, None)).collect());
     w.finish();
     write_out(&w.out, sinks)?;
@@ -317,6 +350,10 @@ fn write_out(out: &Output, sinks: &mut [Sink]) -> Result<(), ReplayError> {
 /// The reading side: RSS on the input device, queue 0 polled here, rings to the others.
 struct Dispatcher<'s, 'r> {
     rss: &'r RssConfig,
+    /// RPS map when received packets are steered to workers by hash.
+    rps: Option<&'r RpsMap>,
+    /// Packets and bytes per receive queue, counted here when RPS is on.
+    rx_queues: Vec<QueueCounters>,
     queue0: Queue<'s>,
     /// Rings of queues 1.. (index 0 is queue 1).
     producers: Vec<Producer<RxItem>>,
@@ -371,15 +408,29 @@ impl Dispatcher<'_, '_> {
                     }
                 }
                 // The NIC's RSS: hash, then the indirection table (no IP header: queue 0).
-                let q = match self.rss.hash(skb.data(), lt) {
+                let (q, hash) = match self.rss.hash(skb.data(), lt) {
                     Some((hash, l4)) => {
                         skb.meta.set_hash(hash, l4);
-                        usize::from(self.rss.queue(hash)) % queues
+                        (
+                            usize::from(self.rss.queue(hash)) % self.rx_queues.len(),
+                            hash,
+                        )
                     }
-                    None => 0,
+                    None => (0, 0),
                 };
                 skb.meta.queue_mapping = q as u16;
-                self.pending[q].push(skb);
+                let worker = match self.rps {
+                    // get_rps_cpu: the map's worker for the hash, else where the queue's
+                    // interrupt is handled.
+                    Some(map) => {
+                        let c = &mut self.rx_queues[q];
+                        c.packets += 1;
+                        c.bytes += skb.len() as u64;
+                        map.worker(hash).map_or(q, usize::from) % queues
+                    }
+                    None => q,
+                };
+                self.pending[worker].push(skb);
             }
             for q in 1..queues {
                 self.send(q, batch_no);
@@ -478,6 +529,7 @@ fn run_worker(
     done: &mpsc::Sender<Done>,
     stop: &AtomicBool,
     device: &str,
+    rps: bool,
 ) -> (Report, Option<HookAbort>) {
     let mut items = Vec::with_capacity(256);
     let mut pkts = Vec::new();
@@ -508,7 +560,7 @@ fn run_worker(
                         out,
                     });
                 }
-                RxItem::End => return q.finish(device),
+                RxItem::End => return q.finish(device, rps),
             }
         }
     }

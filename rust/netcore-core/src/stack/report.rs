@@ -62,6 +62,10 @@ pub struct DeviceCounters {
     pub gro: GroStats,
     /// Per receive queue.
     pub queues: Vec<QueueCounters>,
+    /// Per worker backlog, when RPS steers received packets to workers (`softnet_data`).
+    pub backlog: Vec<QueueCounters>,
+    /// Frames sent per transmit queue.
+    pub tx_queues: Vec<u64>,
 }
 
 /// Counters of one hook entry (a Python hook or a ruleset attached at a hook point).
@@ -219,11 +223,13 @@ impl Report {
             mine.tso_packets += d.tso_packets;
             mine.tx_csum_sw += d.tx_csum_sw;
             add_gro(&mut mine.gro, &d.gro);
-            if mine.queues.len() < d.queues.len() {
-                mine.queues.resize(d.queues.len(), QueueCounters::default());
+            add_all(&mut mine.queues, &d.queues);
+            add_all(&mut mine.backlog, &d.backlog);
+            if mine.tx_queues.len() < d.tx_queues.len() {
+                mine.tx_queues.resize(d.tx_queues.len(), 0);
             }
-            for (m, q) in mine.queues.iter_mut().zip(&d.queues) {
-                m.add(q);
+            for (m, n) in mine.tx_queues.iter_mut().zip(&d.tx_queues) {
+                *m += n;
             }
         }
         for (k, h) in &o.hooks {
@@ -239,6 +245,16 @@ impl Report {
                 m.1 += x.1;
             }
         }
+    }
+}
+
+/// Adds per-queue counters, growing `mine` to the longer list.
+fn add_all(mine: &mut Vec<QueueCounters>, other: &[QueueCounters]) {
+    if mine.len() < other.len() {
+        mine.resize(other.len(), QueueCounters::default());
+    }
+    for (m, q) in mine.iter_mut().zip(other) {
+        m.add(q);
     }
 }
 
