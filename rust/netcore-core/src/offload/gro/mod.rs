@@ -187,12 +187,14 @@ pub(crate) struct Verdict {
     pub pp: bool,
     /// The new packet was merged into it (`NAPI_GRO_CB(skb)->same_flow`).
     pub merged: bool,
+    /// The new packet must not be held (`NAPI_GRO_CB(skb)->flush` set by the handler).
+    pub flush: bool,
 }
 
 /// The new packet as the merge functions see it.
 pub(crate) struct Seg<'a> {
     pub skb: &'a Skb,
-    pub lay: Layers,
+    pub lay: &'a Layers,
     /// `gro_max_size` of the device.
     pub max_size: u32,
 }
@@ -379,11 +381,13 @@ impl Gro {
             tunnels: &self.tunnels,
         };
         let mut cb = CsumCb::new(skb.meta.ip_summed);
-        let parsed = parse::parse(&skb, raw, cfg, &mut cb);
+        // Parsed in place: `Layers` is too big to move around per packet.
+        let mut lay = Layers::EMPTY;
+        let parsed = parse::parse(&skb, raw, cfg, &mut cb, &mut lay);
         skb.meta.ip_summed = cb.summed;
-        let Some(mut lay) = parsed else {
+        if parsed.is_none() {
             return self.normal(skb);
-        };
+        }
         let hash = skb.meta.hash;
         let vlan = skb.meta.vlan;
         let b = hash as usize & (GRO_HASH_BUCKETS - 1);
@@ -395,14 +399,15 @@ impl Gro {
         });
         let seg = Seg {
             skb: &skb,
-            lay,
+            lay: &lay,
             max_size: self.params.max_size,
         };
         let p = found.and_then(|i| bucket.get_mut(i));
         let verdict = match lay.l4().kind {
-            Kind::Tcp => tcp::gro_receive(p, &seg, &mut lay),
-            _ => udp::gro_receive(p, &seg, &mut lay, cb.summed),
+            Kind::Tcp => tcp::gro_receive(p, &seg),
+            _ => udp::gro_receive(p, &seg, cb.summed),
         };
+        lay.flush |= verdict.flush;
         if verdict.pp
             && let Some(i) = found
         {

@@ -72,19 +72,52 @@ pub(crate) enum Kind {
     Udp,
 }
 
-/// One recorded header.
+/// One recorded header. Offsets and lengths are 16-bit like the skb's own header offsets
+/// (`skb->network_header`…), which keeps [`Layers`] small enough to move cheaply per packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Hdr {
     pub kind: Kind,
-    pub off: usize,
-    pub len: usize,
+    off: u16,
+    len: u16,
 }
 
-const NO_HDR: Hdr = Hdr {
+/// No header (a placeholder where one is yet to be found).
+pub(crate) const NO_HDR: Hdr = Hdr {
     kind: Kind::Mac,
     off: 0,
     len: 0,
 };
+
+impl Hdr {
+    /// A header of `len` bytes at `off`; `None` when it ends beyond what 16 bits reach.
+    pub fn new(kind: Kind, off: usize, len: usize) -> Option<Hdr> {
+        let end = u16::try_from(off.checked_add(len)?).ok()?;
+        Some(Hdr {
+            kind,
+            off: u16::try_from(off).ok()?,
+            len: end - u16::try_from(off).ok()?,
+        })
+    }
+
+    /// Offset from the start of the packet's data.
+    pub fn off(self) -> usize {
+        usize::from(self.off)
+    }
+
+    /// Length in bytes.
+    pub fn len(self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// The same header moved `by` bytes further in (`grow` false) or grown by `by` bytes.
+    pub fn shifted(self, by: usize, grow: bool) -> Option<Hdr> {
+        if grow {
+            Hdr::new(self.kind, self.off(), self.len() + by)
+        } else {
+            Hdr::new(self.kind, self.off() + by, self.len())
+        }
+    }
+}
 
 /// What the walk learnt about a packet: its headers and the GRO control block.
 #[derive(Debug, Clone, Copy)]
@@ -115,22 +148,21 @@ pub(crate) struct Layers {
 }
 
 impl Layers {
-    fn new(mac_len: usize, protocol: u16) -> Self {
-        Layers {
-            hdrs: [NO_HDR; MAX_HDRS],
-            n: 0,
-            mac_len,
-            protocol,
-            net: [usize::MAX; 2],
-            encap: false,
-            payload_off: 0,
-            gro_len: 0,
-            flush: false,
-            is_flist: false,
-            count: 1,
-            gso_size: None,
-        }
-    }
+    /// No headers yet: what [`parse`] fills in.
+    pub const EMPTY: Layers = Layers {
+        hdrs: [NO_HDR; MAX_HDRS],
+        n: 0,
+        mac_len: 0,
+        protocol: 0,
+        net: [usize::MAX; 2],
+        encap: false,
+        payload_off: 0,
+        gro_len: 0,
+        flush: false,
+        is_flist: false,
+        count: 1,
+        gso_size: None,
+    };
 
     /// The recorded headers, outer first.
     pub fn hdrs(&self) -> &[Hdr] {
@@ -159,7 +191,7 @@ impl Layers {
 
     fn push(&mut self, kind: Kind, off: usize, len: usize) -> Option<usize> {
         let slot = self.hdrs.get_mut(self.n)?;
-        *slot = Hdr { kind, off, len };
+        *slot = Hdr::new(kind, off, len)?;
         self.n += 1;
         Some(self.n - 1)
     }
@@ -178,29 +210,36 @@ fn be16(d: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?]))
 }
 
-/// Walks `skb`'s headers as the GRO handlers do. `raw` says the device has no link-layer
-/// header (the packet starts with IP). `cb` is updated with every checksum verified, even
-/// when the walk then gives up (the kernel changes `ip_summed` as it goes).
-pub(crate) fn parse(skb: &Skb, raw: bool, cfg: Cfg<'_>, cb: &mut CsumCb) -> Option<Layers> {
+/// Walks `skb`'s headers as the GRO handlers do, recording them in `lay` (which starts
+/// [`Layers::EMPTY`]). `raw` says the device has no link-layer header (the packet starts with
+/// IP). `cb` is updated with every checksum verified, even when the walk then gives up (the
+/// kernel changes `ip_summed` as it goes). `None`: the packet has no GRO handler.
+pub(crate) fn parse(
+    skb: &Skb,
+    raw: bool,
+    cfg: Cfg<'_>,
+    cb: &mut CsumCb,
+    lay: &mut Layers,
+) -> Option<()> {
     let d = skb.data();
-    let (mut lay, first) = if raw {
-        let proto = match (skb.meta.protocol, d.first().map(|b| b >> 4)) {
+    let first = if raw {
+        match (skb.meta.protocol, d.first().map(|b| b >> 4)) {
             (p, _) if p != 0 => p,
             (_, Some(4)) => ETH_P_IP,
             (_, Some(6)) => ETH_P_IPV6,
             _ => return None,
-        };
-        (Layers::new(0, proto), proto)
+        }
     } else {
         // eth_type_trans: an 802.3 length field is no ethertype, and has no GRO handler.
         let et = be16(d, 12)?;
         if et < 0x0600 {
             return None;
         }
-        let mut l = Layers::new(14, et);
-        l.push(Kind::Mac, 0, 14)?;
-        (l, et)
+        lay.mac_len = 14;
+        lay.push(Kind::Mac, 0, 14)?;
+        et
     };
+    lay.protocol = first;
     // dev_gro_receive: an aggregated packet counts for its segments; only TCP ones that
     // did not come from an untrusted source may merge further.
     if skb.meta.is_gso() {
@@ -213,6 +252,7 @@ pub(crate) fn parse(skb: &Skb, raw: bool, cfg: Cfg<'_>, cb: &mut CsumCb) -> Opti
             lay.flush = true;
         }
     }
+    let mac_len = lay.mac_len;
     let mut w = Walk {
         skb,
         d,
@@ -221,8 +261,7 @@ pub(crate) fn parse(skb: &Skb, raw: bool, cfg: Cfg<'_>, cb: &mut CsumCb) -> Opti
         cfg,
         cb,
     };
-    w.run(first, lay.mac_len)?;
-    Some(w.lay)
+    w.run(first, mac_len)
 }
 
 /// The state of one walk.
@@ -230,7 +269,7 @@ struct Walk<'a, 'c> {
     skb: &'a Skb,
     d: &'a [u8],
     total: usize,
-    lay: Layers,
+    lay: &'a mut Layers,
     cfg: Cfg<'c>,
     cb: &'a mut CsumCb,
 }
@@ -349,7 +388,7 @@ impl<'a> Walk<'a, '_> {
         let d = self.d;
         self.lay
             .net_hdr(usize::from(self.lay.encap))
-            .and_then(|h| d.get(h.off..))
+            .and_then(|h| d.get(h.off()..))
             .unwrap_or_default()
     }
 
@@ -483,11 +522,13 @@ pub(crate) fn same_flow(a: &Layers, ad: &[u8], b: &Layers, bd: &[u8]) -> bool {
         return false;
     }
     a.hdrs().iter().zip(b.hdrs()).all(|(x, y)| {
-        if x.kind != y.kind || (x.len != y.len && x.kind != Kind::Tcp) {
+        if x.kind != y.kind || (x.len() != y.len() && x.kind != Kind::Tcp) {
             return false;
         }
-        let (Some(hp), Some(hq)) = (ad.get(x.off..x.off + x.len), bd.get(y.off..y.off + y.len))
-        else {
+        let (Some(hp), Some(hq)) = (
+            ad.get(x.off()..x.off() + x.len()),
+            bd.get(y.off()..y.off() + y.len()),
+        ) else {
             return false;
         };
         match x.kind {
@@ -514,19 +555,22 @@ mod tests {
 
     #[test]
     fn short_and_unknown_frames_have_no_layers() {
-        let cfg = Cfg {
-            udp_gro: UdpGro::Off,
-            tunnels: &[],
+        let walks = |v: Vec<u8>, raw: bool| {
+            let cfg = Cfg {
+                udp_gro: UdpGro::Off,
+                tunnels: &[],
+            };
+            let mut cb = CsumCb::new(IpSummed::None);
+            parse(&skb(v), raw, cfg, &mut cb, &mut Layers::EMPTY.clone()).is_some()
         };
-        let mut cb = CsumCb::new(IpSummed::None);
-        assert!(parse(&skb(vec![0; 10]), false, cfg, &mut cb).is_none());
+        assert!(!walks(vec![0; 10], false));
         let mut arp = vec![0u8; 60];
         arp[12] = 0x08;
         arp[13] = 0x06;
-        assert!(parse(&skb(arp), false, cfg, &mut cb).is_none());
+        assert!(!walks(arp, false));
         let mut len8023 = vec![0u8; 60];
         len8023[13] = 46;
-        assert!(parse(&skb(len8023), false, cfg, &mut cb).is_none());
-        assert!(parse(&skb(vec![0x45; 3]), true, cfg, &mut cb).is_none());
+        assert!(!walks(len8023, false));
+        assert!(!walks(vec![0x45; 3], true));
     }
 }
