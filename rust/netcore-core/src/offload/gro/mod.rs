@@ -194,6 +194,8 @@ pub(crate) struct Verdict {
 /// The new packet as the merge functions see it.
 pub(crate) struct Seg<'a> {
     pub skb: &'a Skb,
+    /// Its linear data (`skb.data()`, looked up once).
+    pub d: &'a [u8],
     pub lay: &'a Layers,
     /// `gro_max_size` of the device.
     pub max_size: u32,
@@ -254,13 +256,13 @@ fn add_payload(dst: &mut Skb, src: &Skb, from: usize) -> bool {
     }
     if head == 1 {
         let frag = match src.data_frag() {
-            Some(f) => Frag::window(f.bytes().clone(), f.offset() + from, linear - from),
-            None => Some(Frag::new(Bytes::from_vec(
+            Some(mut f) => {
+                f.advance(from);
+                f
+            }
+            None => Frag::new(Bytes::from_vec(
                 src.data().get(from..).unwrap_or_default().to_vec(),
-            ))),
-        };
-        let Some(frag) = frag else {
-            return false;
+            )),
         };
         if dst.add_frag(frag).is_err() {
             return false;
@@ -394,11 +396,13 @@ impl Gro {
         let bucket = &mut self.buckets[b];
         // gro_list_prepare and the handlers' same-flow checks; the newest held packet first,
         // as the kernel's list has it.
+        let d = skb.data();
         let found = bucket.iter().rposition(|p| {
-            p.hash == hash && p.vlan == vlan && same_flow(&p.lay, p.skb.data(), &lay, skb.data())
+            p.hash == hash && p.vlan == vlan && same_flow(&p.lay, p.skb.data(), &lay, d)
         });
         let seg = Seg {
             skb: &skb,
+            d,
             lay: &lay,
             max_size: self.params.max_size,
         };

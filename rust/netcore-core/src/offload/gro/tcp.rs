@@ -38,7 +38,7 @@ fn be32(d: &[u8], at: usize) -> u32 {
 /// merged) or with URG, PSH, RST, SYN or FIN ends the flow: merged, `p` is completed with it;
 /// not merged, it goes up alone. A held packet that did not get the segment is completed.
 pub(crate) fn gro_receive(p: Option<&mut Held>, seg: &Seg<'_>) -> Verdict {
-    let (d, lay) = (seg.skb.data(), seg.lay);
+    let (d, lay) = (seg.d, seg.lay);
     let h = lay.l4();
     let Some(th) = d.get(h.off()..h.off() + h.len()) else {
         return Verdict {

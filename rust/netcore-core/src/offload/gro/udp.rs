@@ -42,7 +42,7 @@ pub(crate) fn gro_receive(p: Option<&mut Held>, seg: &Seg<'_>, summed: IpSummed)
     let Some(p) = p else {
         return Verdict::default();
     };
-    let (d, lay) = (seg.skb.data(), seg.lay);
+    let (d, lay) = (seg.d, seg.lay);
     if lay.is_flist != p.lay.is_flist {
         return Verdict {
             pp: true,
