@@ -88,7 +88,13 @@ def gro_run(
     udp_gro: str = "off",
 ) -> tuple[dict[str, int], list[tuple[int, int, int, list[str]]]]: ...
 def gso_run(
-    reader: Reader, writer: Writer, *, mss: int = 1448, mtu: int = 1500, ufo: bool = False
+    reader: Reader,
+    writer: Writer,
+    *,
+    mss: int = 1448,
+    mtu: int = 1500,
+    ufo: bool = False,
+    csum_offload: bool = False,
 ) -> tuple[dict[str, int], list[tuple[int, int, int, list[str]]]]: ...
 
 LAYER_NAMES: dict[int, str]

@@ -96,11 +96,20 @@ def gso(
     mss: int = 1448,
     mtu: int = 1500,
     ufo: bool = False,
+    csum_offload: bool = False,
 ) -> OffloadReport:
     """Segments every packet of ``source`` as software GSO would (TCP as TSO, UDP as USO or,
     with ``ufo``, IP fragments), fragments what exceeds ``mtu`` (packets with DF set are
-    counted in ``too_big``), and writes the segments with complete checksums."""
+    counted in ``too_big``), and writes the segments.
+
+    Without ``csum_offload`` every checksum written is complete. With it the device has
+    ``tx-checksumming``: segments leave ``CHECKSUM_PARTIAL``, their (inner) TCP or UDP checksum
+    field holding the pseudo-header sum for the NIC to finish, as a capture taken on the
+    sending host shows them. IP header checksums, outer tunnel UDP checksums, UFO datagrams
+    and IP fragments stay complete, and packets that need no segmentation leave as read."""
     cap = Capture(source)
     with _writer_for(cap, output) as w:
-        stats, raw = _netcore.gso_run(cap._reader, w._w, mss=mss, mtu=mtu, ufo=ufo)
+        stats, raw = _netcore.gso_run(
+            cap._reader, w._w, mss=mss, mtu=mtu, ufo=ufo, csum_offload=csum_offload
+        )
     return OffloadReport(dict(stats), _records(raw))

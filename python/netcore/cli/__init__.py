@@ -374,7 +374,14 @@ def cmd_gro(args: argparse.Namespace) -> int:
 def cmd_gso(args: argparse.Namespace) -> int:
     from netcore.offload import gso
 
-    report = gso(args.input, args.output, mss=args.mss, mtu=args.mtu, ufo=args.ufo)
+    report = gso(
+        args.input,
+        args.output,
+        mss=args.mss,
+        mtu=args.mtu,
+        ufo=args.ufo,
+        csum_offload=args.csum_offload,
+    )
     return _offload_output(args, report, "gso")
 
 
@@ -482,6 +489,11 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--mss", type=int, default=1448, help="segment payload size")
     sp.add_argument("--mtu", type=int, default=1500, help="fragment IP packets over this size")
     sp.add_argument("--ufo", action="store_true", help="UDP as IP fragments, not USO")
+    sp.add_argument(
+        "--csum-offload",
+        action="store_true",
+        help="the device has tx-checksumming: segments keep the pseudo-header checksum seed",
+    )
     sp.add_argument("--jsonl", type=Path, help="write one JSON line per output packet here")
     common(sp)
     sp.set_defaults(func=cmd_gso)

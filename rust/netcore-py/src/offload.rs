@@ -1,6 +1,6 @@
 //! Whole captures through GRO or GSO (`netcore gro`, `netcore gso`).
 
-use netcore_core::offload::run::{self, OutRecord};
+use netcore_core::offload::run::{self, GsoConfig, OutRecord};
 use netcore_core::offload::{Features, GroParams, UdpGro};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -77,7 +77,7 @@ pub(crate) fn gro_run<'py>(
 
 /// Runs every packet of `reader` through software GSO and IP fragmentation into `writer`.
 #[pyfunction]
-#[pyo3(signature = (reader, writer, *, mss = 1448, mtu = 1500, ufo = false))]
+#[pyo3(signature = (reader, writer, *, mss = 1448, mtu = 1500, ufo = false, csum_offload = false))]
 pub(crate) fn gso_run<'py>(
     py: Python<'py>,
     reader: &PyReader,
@@ -85,12 +85,19 @@ pub(crate) fn gso_run<'py>(
     mss: u16,
     mtu: u16,
     ufo: bool,
+    csum_offload: bool,
 ) -> PyResult<(Bound<'py, PyDict>, Records)> {
+    let cfg = GsoConfig {
+        mss,
+        mtu,
+        ufo,
+        csum_offload,
+    };
     let (stats, recs) = run_detached(py, || {
         let mut r = locked(&reader.inner)?;
         let mut w = locked(&writer.inner)?;
         let mut recs = Vec::new();
-        let stats = run::gso_capture(&mut r, &mut w, mss, mtu, ufo, &mut recs)?;
+        let stats = run::gso_capture(&mut r, &mut w, cfg, &mut recs)?;
         w.flush()?;
         Ok((stats, recs))
     })?;
