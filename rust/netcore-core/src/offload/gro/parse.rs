@@ -17,7 +17,7 @@ use super::cb::{CsumCb, pseudo, sum_range};
 use super::tunnel;
 use crate::checksum::{self, IpSummed};
 use crate::offload::UdpGro;
-use crate::skb::{GsoType, Skb};
+use crate::skb::{Frag, GsoType, Skb, SkbMeta};
 
 /// Most headers a walk records (the kernel's `GRO_RECURSION_LIMIT` is 15 nested handlers).
 pub(crate) const MAX_HDRS: usize = 16;
@@ -210,18 +210,48 @@ fn be16(d: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?]))
 }
 
+/// A packet as the walk reads it: linear bytes, fragments and metadata (of an [`Skb`], or of a
+/// capture row that is not one yet).
+#[derive(Clone, Copy)]
+pub(crate) struct Pkt<'a> {
+    pub data: &'a [u8],
+    pub frags: &'a [Frag],
+    pub meta: &'a SkbMeta,
+}
+
+impl<'a> Pkt<'a> {
+    /// The view of an [`Skb`].
+    pub fn of(skb: &'a Skb) -> Self {
+        Pkt {
+            data: skb.data(),
+            frags: skb.frags(),
+            meta: &skb.meta,
+        }
+    }
+
+    /// Bytes in all (`skb->len`).
+    pub fn len(&self) -> usize {
+        self.data.len() + self.frags.iter().map(Frag::len).sum::<usize>()
+    }
+
+    /// The linear bytes, then each fragment's.
+    pub fn pieces(&self) -> impl Iterator<Item = &[u8]> {
+        std::iter::once(self.data).chain(self.frags.iter().map(Frag::as_slice))
+    }
+}
+
 /// Walks `skb`'s headers as the GRO handlers do, recording them in `lay` (which starts
 /// [`Layers::EMPTY`]). `raw` says the device has no link-layer header (the packet starts with
 /// IP). `cb` is updated with every checksum verified, even when the walk then gives up (the
 /// kernel changes `ip_summed` as it goes). `None`: the packet has no GRO handler.
 pub(crate) fn parse(
-    skb: &Skb,
+    skb: &Pkt<'_>,
     raw: bool,
     cfg: Cfg<'_>,
     cb: &mut CsumCb,
     lay: &mut Layers,
 ) -> Option<()> {
-    let d = skb.data();
+    let d = skb.data;
     let first = if raw {
         match (skb.meta.protocol, d.first().map(|b| b >> 4)) {
             (p, _) if p != 0 => p,
@@ -266,7 +296,7 @@ pub(crate) fn parse(
 
 /// The state of one walk.
 struct Walk<'a, 'c> {
-    skb: &'a Skb,
+    skb: &'a Pkt<'a>,
     d: &'a [u8],
     total: usize,
     lay: &'a mut Layers,
@@ -504,7 +534,7 @@ impl<'a> Walk<'a, '_> {
 /// Verifies the transport checksum at `off` in software: everything to the end of the packet
 /// plus the pseudo-header (`skb_gro_checksum_validate` with `inet_gro_compute_pseudo` /
 /// `ip6_gro_compute_pseudo`).
-fn verify_l4(skb: &Skb, ip: &[u8], proto: u8, off: usize, total: usize) -> bool {
+fn verify_l4(skb: &Pkt<'_>, ip: &[u8], proto: u8, off: usize, total: usize) -> bool {
     let len = total - off;
     let ph = pseudo(ip, proto, len);
     sum_range(skb, off, len, ph).is_some_and(|s| checksum::fold(s) == 0)
@@ -561,7 +591,14 @@ mod tests {
                 tunnels: &[],
             };
             let mut cb = CsumCb::new(IpSummed::None);
-            parse(&skb(v), raw, cfg, &mut cb, &mut Layers::EMPTY.clone()).is_some()
+            parse(
+                &Pkt::of(&skb(v)),
+                raw,
+                cfg,
+                &mut cb,
+                &mut Layers::EMPTY.clone(),
+            )
+            .is_some()
         };
         assert!(!walks(vec![0; 10], false));
         let mut arp = vec![0u8; 60];
