@@ -106,11 +106,13 @@ fn ip_off0(lay: &Layers) -> usize {
 /// transport header of `tcp_gro_complete` / `udp_gro_complete_segment`).
 fn set_offsets(skb: &mut Skb, lay: &Layers) {
     let hdrs = lay.hdrs();
-    let net0 = lay.net[0];
+    let Some(net0) = lay.net_index(0) else {
+        return;
+    };
     let Some(n0) = hdrs.get(net0) else {
         return;
     };
-    let _ = skb.set_mac_header(if lay.mac_len > 0 {
+    let _ = skb.set_mac_header(if lay.mac_len() > 0 {
         0
     } else {
         n0.off() as isize
@@ -120,8 +122,9 @@ fn set_offsets(skb: &mut Skb, lay: &Layers) {
         let _ = skb.set_transport_header(t.off() as isize);
     }
     if lay.encap {
-        let inner_net = lay.net[1];
-        if let Some(n1) = hdrs.get(inner_net) {
+        if let Some(inner_net) = lay.net_index(1)
+            && let Some(n1) = hdrs.get(inner_net)
+        {
             // The inner link-layer header, or the inner network header when the tunnel
             // carries IP directly (Geneve).
             let mac = hdrs

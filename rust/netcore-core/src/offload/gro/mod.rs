@@ -208,7 +208,7 @@ impl Seg<'_> {
     /// (`NAPI_GRO_CB(skb)->flush`), or when the fragment list is full.
     pub fn gro_receive(&self, p: &mut Held) -> bool {
         let len = self.lay.gro_len;
-        let p_len = p.skb.len() - p.lay.mac_len;
+        let p_len = p.skb.len() - p.lay.mac_len();
         let cap = if p.lay.protocol == ETH_P_IPV6 {
             self.max_size
         } else {
@@ -231,8 +231,8 @@ impl Seg<'_> {
 
     /// `skb_gro_receive_list` (fraglist): refused when the held packet would reach 64 KiB.
     pub fn gro_receive_list(&self, p: &mut Held) -> bool {
-        let p_len = p.skb.len() - p.lay.mac_len;
-        let len = self.pkt.len() - self.lay.mac_len;
+        let p_len = p.skb.len() - p.lay.mac_len();
+        let len = self.pkt.len() - self.lay.mac_len();
         if p_len + len >= GRO_LEGACY_MAX_SIZE as usize {
             return false;
         }

@@ -123,14 +123,15 @@ impl Hdr {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Layers {
     hdrs: [Hdr; MAX_HDRS],
-    n: usize,
+    n: u8,
     /// Bytes of link-layer header the device has (`dev->hard_header_len`): 14 or 0.
-    pub mac_len: usize,
+    mac_len: u8,
     /// `skb->protocol` as `eth_type_trans` sets it.
     pub protocol: u16,
     /// Index in the headers of the outer and the inner network header
-    /// (`NAPI_GRO_CB(skb)->network_offsets[]`); `usize::MAX` when absent.
-    pub net: [usize; 2],
+    /// (`NAPI_GRO_CB(skb)->network_offsets[]`); `u8::MAX` when absent. Small fields keep
+    /// the whole record within two cache lines.
+    net: [u8; 2],
     /// The packet went through a UDP tunnel handler (`NAPI_GRO_CB(skb)->encap_mark`).
     pub encap: bool,
     /// Start of the merged payload (`skb_gro_offset` after the transport header).
@@ -154,7 +155,7 @@ impl Layers {
         n: 0,
         mac_len: 0,
         protocol: 0,
-        net: [usize::MAX; 2],
+        net: [u8::MAX; 2],
         encap: false,
         payload_off: 0,
         gro_len: 0,
@@ -166,12 +167,25 @@ impl Layers {
 
     /// The recorded headers, outer first.
     pub fn hdrs(&self) -> &[Hdr] {
-        self.hdrs.get(..self.n).unwrap_or_default()
+        self.hdrs.get(..usize::from(self.n)).unwrap_or_default()
+    }
+
+    /// Bytes of link-layer header the device has (`dev->hard_header_len`): 14 or 0.
+    pub fn mac_len(&self) -> usize {
+        usize::from(self.mac_len)
+    }
+
+    /// Index in [`Layers::hdrs`] of network header `i` (0 outer, 1 inner), if present.
+    pub fn net_index(&self, i: usize) -> Option<usize> {
+        self.net
+            .get(i)
+            .map(|&k| usize::from(k))
+            .filter(|&k| k < usize::from(self.n))
     }
 
     /// Mutable headers (completion moves them when it inserts a jumbo option).
     pub fn hdrs_mut(&mut self) -> &mut [Hdr] {
-        self.hdrs.get_mut(..self.n).unwrap_or_default()
+        self.hdrs.get_mut(..usize::from(self.n)).unwrap_or_default()
     }
 
     /// The merged transport header (the last one recorded).
@@ -181,7 +195,7 @@ impl Layers {
 
     /// Network header `i` (0 outer, 1 inner), if present.
     pub fn net_hdr(&self, i: usize) -> Option<Hdr> {
-        self.net.get(i).and_then(|&k| self.hdrs().get(k)).copied()
+        self.net_index(i).and_then(|k| self.hdrs().get(k)).copied()
     }
 
     /// Index of the network header that carries the merged transport header.
@@ -189,11 +203,18 @@ impl Layers {
         usize::from(self.encap)
     }
 
-    fn push(&mut self, kind: Kind, off: usize, len: usize) -> Option<usize> {
-        let slot = self.hdrs.get_mut(self.n)?;
+    /// Records a header; returns its index.
+    fn push(&mut self, kind: Kind, off: usize, len: usize) -> Option<u8> {
+        let slot = self.hdrs.get_mut(usize::from(self.n))?;
         *slot = Hdr::new(kind, off, len)?;
         self.n += 1;
         Some(self.n - 1)
+    }
+
+    /// Records the network header at index `i` as the outer one, or the inner one past a
+    /// tunnel.
+    fn set_net(&mut self, i: u8) {
+        self.net[usize::from(self.encap)] = i;
     }
 }
 
@@ -282,7 +303,7 @@ pub(crate) fn parse(
             lay.flush = true;
         }
     }
-    let mac_len = lay.mac_len;
+    let mac_len = lay.mac_len();
     let mut w = Walk {
         skb,
         d,
@@ -374,7 +395,7 @@ impl<'a> Walk<'a, '_> {
         let frag = u16::from_be_bytes([iph[6], iph[7]]);
         self.lay.flush |= tot_len != self.total - off || frag & IP_FLAGS_NOT_DF != 0;
         let i = self.lay.push(Kind::Ipv4, off, 20)?;
-        self.lay.net[usize::from(self.lay.encap)] = i;
+        self.lay.set_net(i);
         Some((off + 20, proto))
     }
 
@@ -400,7 +421,7 @@ impl<'a> Walk<'a, '_> {
             return None;
         }
         let i = self.lay.push(Kind::Ipv6, off, end - off)?;
-        self.lay.net[usize::from(self.lay.encap)] = i;
+        self.lay.set_net(i);
         Some((end, proto))
     }
 
