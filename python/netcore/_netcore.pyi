@@ -86,6 +86,8 @@ def gro_run(
     flush_timeout_ns: int = 0,
     max_size: int = 65536,
     udp_gro: str = "off",
+    vxlan_ports: list[int] = ...,
+    geneve_ports: list[int] = ...,
 ) -> tuple[dict[str, int], list[tuple[int, int, int, list[str]]]]: ...
 def gso_run(
     reader: Reader,

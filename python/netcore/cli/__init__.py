@@ -367,6 +367,8 @@ def cmd_gro(args: argparse.Namespace) -> int:
         flush_timeout_ns=args.flush_timeout,
         max_size=args.max_size,
         udp_gro=args.udp_gro,
+        vxlan_ports=args.vxlan_port,
+        geneve_ports=args.geneve_port,
     )
     return _offload_output(args, report, "gro")
 
@@ -480,6 +482,16 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--udp-gro", choices=["off", "forwarding", "fraglist"], default="off", help="UDP GRO mode"
     )
+    for kind, port in (("vxlan", 4789), ("geneve", 6081)):
+        sp.add_argument(
+            f"--{kind}-port",
+            type=int,
+            action="append",
+            default=[],
+            metavar="PORT",
+            help=f"UDP port of a {kind} device: merge its packets by their inner ones "
+            f"(usually {port}; repeatable)",
+        )
     common(sp)
     sp.set_defaults(func=cmd_gro)
 

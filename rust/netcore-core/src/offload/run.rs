@@ -6,7 +6,7 @@
 //! shows it. GSO segments every packet larger than the MSS (or fragments it over the MTU) as
 //! a device without the offload would, and writes the segments with complete checksums.
 
-use super::gro::{FrameCsum, Gro, GroStats, gro_frame};
+use super::gro::{FrameCsum, Gro, GroStats, UdpTunnel, gro_frame};
 use super::gso::{self, FragOptions, FragOutcome, FrameSpec, SegmentOptions, UdpMode};
 use super::{Features, GroParams};
 use crate::batch::Batch;
@@ -81,14 +81,20 @@ impl Iterator for Packets<'_> {
 }
 
 /// Runs a capture through GRO with `params` and `features` and writes what goes up.
+/// `tunnels` are the UDP ports owned by VXLAN or Geneve devices, whose packets GRO merges by
+/// their inner packets (none by default, as in a namespace without such a device).
 pub fn gro_capture(
     reader: &mut CaptureReader,
     writer: &mut CaptureWriter,
     params: GroParams,
     features: Features,
+    tunnels: &[(u16, UdpTunnel)],
     records: &mut Vec<OutRecord>,
 ) -> Result<GroStats> {
     let mut gro = Gro::new(params, features);
+    for &(port, kind) in tunnels {
+        gro.add_udp_tunnel_port(port, kind);
+    }
     let mut input = Packets {
         reader,
         batch: None,
