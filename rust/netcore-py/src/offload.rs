@@ -26,6 +26,7 @@ fn locked<T>(m: &std::sync::Mutex<T>) -> netcore_core::Result<std::sync::MutexGu
 
 /// Runs every packet of `reader` through GRO and writes what goes up to `writer`.
 #[pyfunction]
+#[allow(clippy::too_many_arguments)] // the keyword arguments of the Python function
 #[pyo3(signature = (reader, writer, *, budget = 64, flush_timeout_ns = 0, max_size = 65536, udp_gro = "off", vxlan_ports = Vec::new(), geneve_ports = Vec::new()))]
 pub(crate) fn gro_run<'py>(
     py: Python<'py>,
