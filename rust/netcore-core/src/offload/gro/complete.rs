@@ -66,6 +66,22 @@ fn finish(h: &mut Held) -> crate::skb::Result<()> {
                 gso_type = tunnel::complete_udp(buf, hd, ip, total);
                 encapsulation = true;
             }
+            // gre_gro_complete: the GRE header itself is left as it is (its checksum, if
+            // any, is recomputed per segment by GSO).
+            Kind::Gre => {
+                gso_type = GsoType::GRE;
+                encapsulation = true;
+            }
+            // ipip_gro_complete / sit_gro_complete (outer IPv4), ip4ip6_gro_complete /
+            // ip6ip6_gro_complete (outer IPv6).
+            Kind::IpInIp => {
+                gso_type = if ip.kind == Kind::Ipv6 {
+                    GsoType::IPXIP6
+                } else {
+                    GsoType::IPXIP4
+                };
+                encapsulation = true;
+            }
             Kind::Tcp => {
                 gso_type |= tcp::complete(buf, hd, ip, total, tcp_or, fixedid);
                 partial = Some((hd.off(), 16));

@@ -63,8 +63,10 @@
 //! `tunnel.rs` (VXLAN, Geneve), `complete.rs` (`gro_complete`), `cb.rs` (checksum state).
 //!
 //! Protocols merged: TCP and UDP over IPv4 and IPv6, behind any number of VLAN tags, and
-//! inside VXLAN and Geneve (UDP ports declared with [`Gro::add_udp_tunnel_port`]). GRE,
-//! IP-in-IP and ESP have GRO handlers in Linux but not here: their packets go up unmerged.
+//! inside one level of tunnel: VXLAN and Geneve (UDP ports declared with
+//! [`Gro::add_udp_tunnel_port`]), GRE (version 0, checksum and key allowed; IPv4, IPv6 or
+//! Ethernet inside) and IP-in-IP (IPv4 or IPv6 in IPv4 or IPv6, SIT included). ESP has a GRO
+//! handler in Linux but not here: its packets go up unmerged.
 //! GRO reads `ip_summed` as the device left it (the device applies
 //! [`Features::rx_csum`]); what it verifies itself it records there.
 //!

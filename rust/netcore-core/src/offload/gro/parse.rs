@@ -2,7 +2,10 @@
 //! chain of `gro_receive` callbacks does it: `dev_gro_receive` → `vlan_gro_receive` →
 //! `inet_gro_receive` / `ipv6_gro_receive` → `tcp4_gro_receive` / `udp4_gro_receive` (and their
 //! IPv6 twins) → for a UDP tunnel port `vxlan_gro_receive` / `geneve_gro_receive` →
-//! `eth_gro_receive` → the inner IP and transport handlers.
+//! `eth_gro_receive` → the inner IP and transport handlers. IP tunnels go from the outer IP
+//! handler to `gre_gro_receive` (GRE, then the handler of its protocol type) or straight to
+//! the inner IP handler (`ipip_gro_receive`, `sit_ip6ip6_gro_receive`, `ip4ip6_gro_receive`,
+//! `ip6ip6_gro_receive`).
 //!
 //! The walk records every header it passes ([`Layers`]), the packet's own flush flag
 //! (`NAPI_GRO_CB(skb)->flush`) and its checksum state. A packet that a handler turns away
@@ -29,8 +32,11 @@ const ETH_P_8021Q: u16 = 0x8100;
 const ETH_P_8021AD: u16 = 0x88a8;
 const ETH_P_TEB: u16 = 0x6558;
 
+const IPPROTO_IPIP: u8 = 4;
 const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
+const IPPROTO_IPV6: u8 = 41;
+const IPPROTO_GRE: u8 = 47;
 const NEXTHDR_HOP: u8 = 0;
 const NEXTHDR_ROUTING: u8 = 43;
 const NEXTHDR_DEST: u8 = 60;
@@ -64,6 +70,11 @@ pub(crate) enum Kind {
     Vxlan,
     /// Geneve header with its options.
     Geneve,
+    /// GRE header with its checksum and key words (`gre_gro_receive`).
+    Gre,
+    /// An IP header directly in an IP header (IP-in-IP, SIT, 4in6, 6in6): a mark of no
+    /// length at the inner header, for completion to set `SKB_GSO_IPXIP4` / `IPXIP6`.
+    IpInIp,
     /// The inner Ethernet header of a tunnel (`eth_gro_receive`).
     Eth,
     /// TCP, the merged layer.
@@ -132,7 +143,7 @@ pub(crate) struct Layers {
     /// (`NAPI_GRO_CB(skb)->network_offsets[]`); `u8::MAX` when absent. Small fields keep
     /// the whole record within two cache lines.
     net: [u8; 2],
-    /// The packet went through a UDP tunnel handler (`NAPI_GRO_CB(skb)->encap_mark`).
+    /// The packet went through a tunnel handler, UDP or IP (`NAPI_GRO_CB(skb)->encap_mark`).
     pub encap: bool,
     /// Start of the merged payload (`skb_gro_offset` after the transport header).
     pub payload_off: usize,
@@ -383,7 +394,7 @@ impl<'a> Walk<'a, '_> {
         let proto = iph[9];
         // Only protocols with a GRO handler; no options (the first byte is exactly 0x45);
         // a good header checksum. Otherwise the packet goes up untouched.
-        if proto != IPPROTO_TCP && proto != IPPROTO_UDP {
+        if !has_handler(proto) {
             return None;
         }
         if iph[0] != 0x45 || !checksum::verify(iph) {
@@ -417,7 +428,7 @@ impl<'a> Walk<'a, '_> {
             proto = opt[0];
             end += len;
         }
-        if proto != IPPROTO_TCP && proto != IPPROTO_UDP {
+        if !has_handler(proto) {
             return None;
         }
         let i = self.lay.push(Kind::Ipv6, off, end - off)?;
@@ -426,12 +437,67 @@ impl<'a> Walk<'a, '_> {
     }
 
     fn transport(&mut self, proto: u8, off: usize) -> Option<AfterUdp> {
-        if proto == IPPROTO_TCP {
-            self.tcp(off)?;
-            Some(AfterUdp::Segment)
-        } else {
-            self.udp(off)
+        match proto {
+            IPPROTO_TCP => {
+                self.tcp(off)?;
+                Some(AfterUdp::Segment)
+            }
+            IPPROTO_UDP => self.udp(off),
+            IPPROTO_GRE => self.gre(off),
+            // ipip_gro_receive and its IPv6 twins: one level of tunnel only, then the inner
+            // IP handler.
+            _ => {
+                self.enter_ip_tunnel()?;
+                self.lay.push(Kind::IpInIp, off, 0)?;
+                let et = if proto == IPPROTO_IPIP {
+                    ETH_P_IP
+                } else {
+                    ETH_P_IPV6
+                };
+                Some(AfterUdp::Inner(et, off))
+            }
         }
+    }
+
+    /// Marks the packet as inside an IP tunnel (`NAPI_GRO_CB(skb)->encap_mark`); `None` if
+    /// it already is inside a tunnel (a second level is not aggregated).
+    fn enter_ip_tunnel(&mut self) -> Option<()> {
+        if self.lay.encap {
+            return None;
+        }
+        self.lay.encap = true;
+        Some(())
+    }
+
+    /// `gre_gro_receive`: version 0 with no flag but C (checksum) and K (key), a protocol type
+    /// with a handler (IPv4, IPv6, transparent Ethernet); a GRE checksum is verified like a
+    /// transport one, without pseudo-header. The flags, protocol and key must match between
+    /// packets of a flow (`same_flow`).
+    fn gre(&mut self, off: usize) -> Option<AfterUdp> {
+        let gh = self.d.get(off..off + 4)?;
+        let flags = u16::from_be_bytes([gh[0], gh[1]]);
+        let proto = u16::from_be_bytes([gh[2], gh[3]]);
+        if flags & !(GRE_CSUM | GRE_KEY) != 0 || !matches!(proto, ETH_P_IP | ETH_P_IPV6 | ETH_P_TEB)
+        {
+            return None;
+        }
+        self.enter_ip_tunnel()?;
+        let hlen =
+            4 + 4 * usize::from(flags & GRE_CSUM != 0) + 4 * usize::from(flags & GRE_KEY != 0);
+        self.d.get(off..off + hlen)?;
+        // "Don't bother verifying checksum if we're going to flush anyway."
+        if flags & GRE_CSUM != 0 && !self.lay.flush {
+            let (skb, total) = (self.skb, self.total);
+            let check = be16(self.d, off + 4)?;
+            let good =
+                || sum_range(skb, off, total - off, 0).is_some_and(|s| checksum::fold(s) == 0);
+            if !self.cb.validate(false, check, good) {
+                return None;
+            }
+            self.cb.try_convert();
+        }
+        self.lay.push(Kind::Gre, off, hlen)?;
+        Some(AfterUdp::Inner(proto, off + hlen))
     }
 
     /// The network header in front of the transport header being parsed.
@@ -552,6 +618,19 @@ impl<'a> Walk<'a, '_> {
     }
 }
 
+/// GRE flag bits: checksum present, key present (`GRE_CSUM`, `GRE_KEY`).
+const GRE_CSUM: u16 = 0x8000;
+const GRE_KEY: u16 = 0x2000;
+
+/// Whether an IP protocol number has a GRO handler here (`inet_offloads[]`,
+/// `inet6_offloads[]`).
+fn has_handler(proto: u8) -> bool {
+    matches!(
+        proto,
+        IPPROTO_TCP | IPPROTO_UDP | IPPROTO_GRE | IPPROTO_IPIP | IPPROTO_IPV6
+    )
+}
+
 /// Verifies the transport checksum at `off` in software: everything to the end of the packet
 /// plus the pseudo-header (`skb_gro_checksum_validate` with `inet_gro_compute_pseudo` /
 /// `ip6_gro_compute_pseudo`).
@@ -590,6 +669,12 @@ pub(crate) fn same_flow(a: &Layers, ad: &[u8], b: &Layers, bd: &[u8]) -> bool {
                 (word(hp) ^ word(hq)) & 0xf00f_ffff == 0 && hp[6] == hq[6] && hp[8..] == hq[8..]
             }
             Kind::TunnelUdp => hp[0..4] == hq[0..4] && (hp[6..8] == [0, 0]) == (hq[6..8] == [0, 0]),
+            // Flags and protocol, and the key (the last word when K is set), not the checksum.
+            Kind::Gre => {
+                hp[0..4] == hq[0..4]
+                    && (hp[0] & 0x20 == 0 || hp[hp.len() - 4..] == hq[hq.len() - 4..])
+            }
+            Kind::IpInIp => true,
             Kind::Tcp | Kind::Udp => hp[0..4] == hq[0..4],
         }
     })
