@@ -680,18 +680,25 @@ fn bent(bend: impl Fn(&mut Tcp)) -> (Vec<GroResult>, Vec<Vec<u8>>) {
 }
 
 #[test]
-fn cwr_flushes_and_starts_an_ecn_train() {
+fn cwr_completes_the_held_packet_and_goes_up_alone() {
+    // As Linux 6.18 does: a segment with CWR is never held, so no train starts with it.
     let f = Flow::v4(1000);
-    let mut segs = train(&f, 4, 1);
-    segs[1].flags |= CWR;
+    let mut segs = train(&f, 5, 1);
+    segs[2].flags |= CWR;
     let mut g = Gro::new(params(), features());
     let (r, out) = trace(&mut g, skbs(&segs));
-    assert_eq!(r, [H, H, M, M]);
-    assert_eq!(all_markers(&out), [vec![1], vec![2, 3, 4]]);
-    assert!(!out[0].meta.is_gso());
-    assert_eq!(out[1].meta.gso.gso_type, GsoType::TCPV4 | GsoType::TCP_ECN);
-    // The first segment's CWR stays in the merged header.
+    assert_eq!(r, [H, M, N, H, M]);
+    assert_eq!(all_markers(&out), [vec![1, 2], vec![3], vec![4, 5]]);
+    assert!(!out[1].meta.is_gso());
     assert_eq!(out[1].to_vec()[34 + 13] & 0x80, 0x80);
+    // Nothing held: the CWR segment still goes up alone.
+    let mut segs = train(&f, 3, 1);
+    segs[0].flags |= CWR;
+    let mut g = Gro::new(params(), features());
+    let (r, out) = trace(&mut g, skbs(&segs));
+    assert_eq!(r, [N, H, M]);
+    assert_eq!(all_markers(&out), [vec![1], vec![2, 3]]);
+    assert_eq!(out[1].meta.gso.gso_type, GsoType::TCPV4);
 }
 
 #[test]

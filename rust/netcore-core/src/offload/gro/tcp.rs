@@ -35,8 +35,13 @@ fn be32(d: &[u8], at: usize) -> u32 {
 /// first payload, `gso_size`), or empty; its sequence number does not follow the held
 /// payload; or `skb_gro_receive` refuses it (size limit, packet flagged). After the merge
 /// attempt (`out_check_final`), a segment shorter than the MSS (than 1 byte when nothing
-/// merged) or with URG, PSH, RST, SYN or FIN ends the flow: merged, `p` is completed with it;
-/// not merged, it goes up alone. A held packet that did not get the segment is completed.
+/// merged) or with URG, PSH, RST, SYN, FIN or CWR ends the flow: merged, `p` is completed with
+/// it; not merged, it goes up alone. A held packet that did not get the segment is completed.
+///
+/// CWR: Linux 6.18 (checked against the running kernel) never holds a segment with CWR, so
+/// it goes up alone, after the held packet of its flow; older kernels held it as the head of
+/// an `SKB_GSO_TCP_ECN` train. A packet that arrives already aggregated with CWR still
+/// completes as `TCP_ECN`.
 pub(crate) fn gro_receive(p: Option<&mut Held>, seg: &Seg<'_>) -> Verdict {
     let (d, lay) = (seg.d, seg.lay);
     let h = lay.l4();
@@ -82,7 +87,7 @@ pub(crate) fn gro_receive(p: Option<&mut Held>, seg: &Seg<'_>) -> Verdict {
         Some(g) => len != usize::from(lay.count) * usize::from(g),
         None => len < mss,
     };
-    flush |= flags & (URG | PSH | RST | SYN | FIN) != 0;
+    flush |= flags & (URG | PSH | RST | SYN | FIN | CWR) != 0;
     Verdict {
         pp: found && (!merged || flush),
         merged,
