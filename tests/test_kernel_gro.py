@@ -12,25 +12,20 @@ Needs root, ``/dev/net/tun``, the ``ip`` command and threaded NAPI; skipped othe
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import netcore as nc
+from tests.kernelns import run_helper, why_not
 
 pytest.importorskip("scapy.all", reason="Scapy builds the reference frames")
 from scapy.all import IP, TCP, UDP, Ether, IPv6, Raw
 
 pytestmark = pytest.mark.kernel
 
-HELPER = Path(__file__).parent / "tools" / "kernel_gro.py"
 MSS = 1448
 
 # virtio_net_hdr gso_type values (include/uapi/linux/virtio_net.h).
@@ -132,53 +127,24 @@ TRACES: dict[str, Callable[[], list[bytes]]] = {
 }
 
 
-def _why_not() -> str | None:
-    if sys.platform != "linux":
-        return "needs Linux"
-    if os.geteuid() != 0:
-        return "needs root (network namespaces and a tap device)"
-    if not os.path.exists("/dev/net/tun"):
-        return "needs /dev/net/tun"
-    if shutil.which("ip") is None:
-        return "needs the ip command (iproute2)"
-    return None
-
-
 @pytest.fixture(scope="module")
-def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+def kernel(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The kernel's output for every trace, from one run in a namespace of our own."""
-    why = _why_not()
-    if why:
+    if why := why_not():
         pytest.skip(why)
     tmp = tmp_path_factory.mktemp("kernel-gro")
-    paths = []
+    paths = {}
     for name, build in TRACES.items():
         path = tmp / f"{name}.pcap"
         with nc.Writer(path, nanosecond=True) as w:
             for i, f in enumerate(build()):
                 w.write_packet(f, ts=i * 1000)
-        paths.append(str(path))
-    ns = f"netcore-{uuid.uuid4().hex[:8]}"
-    made = subprocess.run(["ip", "netns", "add", ns], capture_output=True, text=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot create a network namespace: {made.stderr.strip()}")
-    try:
-        run = subprocess.run(
-            ["ip", "netns", "exec", ns, sys.executable, str(HELPER), *paths],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    finally:
-        subprocess.run(["ip", "netns", "delete", ns], check=False)
-    if run.returncode == 77:
-        pytest.skip("the kernel has no threaded NAPI for tap devices")
-    assert run.returncode == 0, run.stderr
-    out = json.loads(run.stdout)
-    yield {
+        paths[name] = str(path)
+    out = run_helper("kernel_gro.py", list(paths.values()))
+    return {
         "release": out["kernel"],
+        "paths": paths,
         **dict(zip(TRACES, out["traces"], strict=True)),
-        "paths": dict(zip(TRACES, paths, strict=True)),
     }
 
 
@@ -188,14 +154,11 @@ def virtio_type(names: list[str]) -> int:
 
 
 @pytest.mark.parametrize("name", list(TRACES))
-def test_gro_matches_the_kernel(kernel: dict[str, object], name: str, tmp_path: Path) -> None:
+def test_gro_matches_the_kernel(kernel: dict[str, Any], name: str, tmp_path: Path) -> None:
     seen = kernel[name]
-    assert isinstance(seen, dict)
     release = kernel["release"]
     if seen["polls"] != 1:
         pytest.skip(f"the kernel ({release}) polled the trace {seen['polls']} times, not once")
-    paths = kernel["paths"]
-    assert isinstance(paths, dict)
-    report = nc.gro(paths[name], tmp_path / "gro.pcap")
+    report = nc.gro(kernel["paths"][name], tmp_path / "gro.pcap")
     ours = [[p.len, virtio_type(p.gso_type), p.gso_size] for p in report.packets]
     assert ours == seen["packets"], f"{name} on Linux {release}"

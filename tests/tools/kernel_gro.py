@@ -42,7 +42,7 @@ PACKET_IGNORE_OUTGOING = 23
 SO_RCVBUFFORCE = 33  # not exported by Python's socket module
 VNET_HDR = struct.Struct("<BBHHHH")  # flags, gso_type, hdr_len, gso_size, csum_start/offset
 TAP = "nctap0"
-SKIP = 77
+SKIP = 77  # tests/kernelns.py turns this exit code into a skip
 
 
 def napi_threads(dev: str) -> list[int]:
@@ -75,11 +75,13 @@ def main(paths: list[str]) -> int:
     subprocess.run(["ip", "link", "set", TAP, "up"], check=True)
     try:
         Path(f"/sys/class/net/{TAP}/threaded").write_text("1")
-    except OSError:
+    except OSError as e:
+        print(f"no threaded NAPI: {e}", file=sys.stderr)
         return SKIP
     time.sleep(0.05)
     pids = napi_threads(TAP)
     if not pids:
+        print("no NAPI thread for the tap", file=sys.stderr)
         return SKIP
     cpu = min(os.sched_getaffinity(0))
     for pid in pids:
