@@ -102,6 +102,13 @@ pub(crate) fn sum_range(skb: &Pkt<'_>, off: usize, len: usize, initial: u32) -> 
     if end > skb.len() {
         return None;
     }
+    if skb.frags.is_empty() {
+        // A linear packet (every capture row): one run over the bytes.
+        return skb
+            .data
+            .get(off..end)
+            .map(|c| checksum::partial(c, initial));
+    }
     let mut acc = initial;
     let mut pos = 0usize; // bytes summed so far, for the odd-offset byte swap
     let mut at = 0usize; // packet offset of the current piece
