@@ -154,6 +154,39 @@ def test_df_over_mtu_is_counted_not_sent(tmp_path: Path) -> None:
     assert r.stats["too_big"] == 1 and r.packets_out == 0
 
 
+def ones_sum(data: bytes) -> int:
+    """Ones'-complement sum of 16-bit words, folded to 16 bits (RFC 1071)."""
+    if len(data) % 2:
+        data += b"\0"
+    s = sum(int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return s
+
+
+@pytest.mark.parametrize("v6", [False, True])
+def test_gso_checksum_offload_leaves_the_pseudo_header_seed(tmp_path: Path, v6: bool) -> None:
+    frames = bulk_tcp(6, v6=v6)
+    src = write(tmp_path / "in.pcapng", frames)
+    nc.gro(src, tmp_path / "gro.pcapng")
+    soft = nc.gso(tmp_path / "gro.pcapng", tmp_path / "soft.pcapng", mtu=9000)
+    off = nc.gso(tmp_path / "gro.pcapng", tmp_path / "off.pcapng", mtu=9000, csum_offload=True)
+    assert soft.packets_out == off.packets_out == 6
+    offloaded = [bytes(p) for p in nc.open(tmp_path / "off.pcapng").packets()]
+    l4 = 14 + (40 if v6 else 20)
+    for seg, orig in zip(offloaded, frames, strict=True):
+        # Only the TCP checksum differs: it holds the pseudo-header sum (addresses, protocol,
+        # TCP length), not complemented, as tcp_v4_send_check / tcp_v6_send_check leave it.
+        assert seg[: l4 + 16] == orig[: l4 + 16] and seg[l4 + 18 :] == orig[l4 + 18 :]
+        tcp_len = len(seg) - l4
+        addrs = seg[l4 - 32 : l4] if v6 else seg[l4 - 8 : l4]
+        seed = ones_sum(addrs + (6).to_bytes(2, "big") + tcp_len.to_bytes(4, "big"))
+        assert int.from_bytes(seg[l4 + 16 : l4 + 18], "big") == seed
+        # What the NIC does: sum from csum_start over the seeded field, store the complement.
+        nic = 0xFFFF - ones_sum(seg[l4:])
+        assert seg[: l4 + 16] + nic.to_bytes(2, "big") + seg[l4 + 18 :] == orig
+
+
 def test_bench_offload_compares_strategies(tmp_path: Path) -> None:
     src = write(tmp_path / "in.pcapng", bulk_tcp(12))
     out = subprocess.run(
@@ -169,3 +202,4 @@ def test_bench_offload_compares_strategies(tmp_path: Path) -> None:
     assert rows["GRO budget 8 flush_timeout 0 ns"]["packets_out"] == 2  # a flush every 8
     assert rows["TSO (device segments)"]["packets_out"] == 1
     assert rows["software GSO, MSS 1448, software checksums"]["packets_out"] == 12
+    assert rows["software GSO, MSS 1448, offloaded checksums"]["packets_out"] == 12

@@ -107,9 +107,17 @@ def gro_run(
     flush_timeout_ns: int = 0,
     max_size: int = 65536,
     udp_gro: str = "off",
+    vxlan_ports: list[int] = ...,
+    geneve_ports: list[int] = ...,
 ) -> tuple[dict[str, int], list[tuple[int, int, int, list[str]]]]: ...
 def gso_run(
-    reader: Reader, writer: Writer, *, mss: int = 1448, mtu: int = 1500, ufo: bool = False
+    reader: Reader,
+    writer: Writer,
+    *,
+    mss: int = 1448,
+    mtu: int = 1500,
+    ufo: bool = False,
+    csum_offload: bool = False,
 ) -> tuple[dict[str, int], list[tuple[int, int, int, list[str]]]]: ...
 
 LAYER_NAMES: dict[int, str]

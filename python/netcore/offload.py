@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import IO, Literal
 
@@ -71,11 +72,17 @@ def gro(
     flush_timeout_ns: int = 0,
     max_size: int = 65536,
     udp_gro: UdpGroMode = "off",
+    vxlan_ports: Sequence[int] = (),
+    geneve_ports: Sequence[int] = (),
 ) -> OffloadReport:
     """Receives every packet of ``source`` through GRO (NAPI polls of ``budget`` packets) and
     writes each packet that goes up as one contiguous frame, as a capture on a GRO device
     shows it (lengths covering the merged payload, the TCP checksum holding the pseudo-header
-    sum of ``CHECKSUM_PARTIAL``)."""
+    sum of ``CHECKSUM_PARTIAL``).
+
+    ``vxlan_ports`` and ``geneve_ports`` are UDP ports owned by tunnel devices (4789 and 6081
+    by convention): their packets are merged by their inner packets. None by default, as in
+    Linux without such a device."""
     cap = Capture(source)
     with _writer_for(cap, output) as w:
         stats, raw = _netcore.gro_run(
@@ -85,6 +92,8 @@ def gro(
             flush_timeout_ns=flush_timeout_ns,
             max_size=max_size,
             udp_gro=udp_gro,
+            vxlan_ports=list(vxlan_ports),
+            geneve_ports=list(geneve_ports),
         )
     return OffloadReport(dict(stats), _records(raw))
 
@@ -96,11 +105,20 @@ def gso(
     mss: int = 1448,
     mtu: int = 1500,
     ufo: bool = False,
+    csum_offload: bool = False,
 ) -> OffloadReport:
     """Segments every packet of ``source`` as software GSO would (TCP as TSO, UDP as USO or,
     with ``ufo``, IP fragments), fragments what exceeds ``mtu`` (packets with DF set are
-    counted in ``too_big``), and writes the segments with complete checksums."""
+    counted in ``too_big``), and writes the segments.
+
+    Without ``csum_offload`` every checksum written is complete. With it the device has
+    ``tx-checksumming``: segments leave ``CHECKSUM_PARTIAL``, their (inner) TCP or UDP checksum
+    field holding the pseudo-header sum for the NIC to finish, as a capture taken on the
+    sending host shows them. IP header checksums, outer tunnel UDP checksums, UFO datagrams
+    and IP fragments stay complete, and packets that need no segmentation leave as read."""
     cap = Capture(source)
     with _writer_for(cap, output) as w:
-        stats, raw = _netcore.gso_run(cap._reader, w._w, mss=mss, mtu=mtu, ufo=ufo)
+        stats, raw = _netcore.gso_run(
+            cap._reader, w._w, mss=mss, mtu=mtu, ufo=ufo, csum_offload=csum_offload
+        )
     return OffloadReport(dict(stats), _records(raw))

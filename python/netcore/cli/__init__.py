@@ -413,6 +413,8 @@ def cmd_gro(args: argparse.Namespace) -> int:
         flush_timeout_ns=args.flush_timeout,
         max_size=args.max_size,
         udp_gro=args.udp_gro,
+        vxlan_ports=args.vxlan_port,
+        geneve_ports=args.geneve_port,
     )
     return _offload_output(args, report, "gro")
 
@@ -420,7 +422,14 @@ def cmd_gro(args: argparse.Namespace) -> int:
 def cmd_gso(args: argparse.Namespace) -> int:
     from netcore.offload import gso
 
-    report = gso(args.input, args.output, mss=args.mss, mtu=args.mtu, ufo=args.ufo)
+    report = gso(
+        args.input,
+        args.output,
+        mss=args.mss,
+        mtu=args.mtu,
+        ufo=args.ufo,
+        csum_offload=args.csum_offload,
+    )
     return _offload_output(args, report, "gso")
 
 
@@ -524,6 +533,16 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--udp-gro", choices=["off", "forwarding", "fraglist"], default="off", help="UDP GRO mode"
     )
+    for kind, port in (("vxlan", 4789), ("geneve", 6081)):
+        sp.add_argument(
+            f"--{kind}-port",
+            type=int,
+            action="append",
+            default=[],
+            metavar="PORT",
+            help=f"UDP port of a {kind} device: merge its packets by their inner ones "
+            f"(usually {port}; repeatable)",
+        )
     common(sp)
     sp.set_defaults(func=cmd_gro)
 
@@ -533,6 +552,11 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--mss", type=int, default=1448, help="segment payload size")
     sp.add_argument("--mtu", type=int, default=1500, help="fragment IP packets over this size")
     sp.add_argument("--ufo", action="store_true", help="UDP as IP fragments, not USO")
+    sp.add_argument(
+        "--csum-offload",
+        action="store_true",
+        help="the device has tx-checksumming: segments keep the pseudo-header checksum seed",
+    )
     sp.add_argument("--jsonl", type=Path, help="write one JSON line per output packet here")
     common(sp)
     sp.set_defaults(func=cmd_gso)

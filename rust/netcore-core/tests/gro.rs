@@ -363,6 +363,42 @@ fn tunnel_frame(outer: &Flow, id: u16, port: u16, csum: bool, hdr: &[u8], inner:
     eth(outer, &ip_packet(outer, &ip, 17, u, csum.then_some(6)), 0)
 }
 
+/// An IP tunnel frame: outer Ethernet and IP (protocol `proto`) around `payload`.
+fn ip_tunnel_frame(outer: &Flow, id: u16, proto: u8, payload: Vec<u8>) -> Vec<u8> {
+    let ip = IpFields {
+        id,
+        ..IpFields::default()
+    };
+    eth(outer, &ip_packet(outer, &ip, proto, payload, None), 0)
+}
+
+/// A GRE header (version 0) for `proto`, with a checksum word when `csum` (filled over the
+/// header and `inner`) and a key word when `key` is set, followed by `inner`.
+fn gre(proto: u16, csum: bool, key: Option<u32>, inner: &[u8]) -> Vec<u8> {
+    let mut flags = 0u16;
+    if csum {
+        flags |= 0x8000;
+    }
+    if key.is_some() {
+        flags |= 0x2000;
+    }
+    let mut g = Vec::new();
+    g.extend_from_slice(&flags.to_be_bytes());
+    g.extend_from_slice(&proto.to_be_bytes());
+    if csum {
+        g.extend_from_slice(&[0; 4]);
+    }
+    if let Some(k) = key {
+        g.extend_from_slice(&k.to_be_bytes());
+    }
+    g.extend_from_slice(inner);
+    if csum {
+        let c = checksum::checksum(&g);
+        g[4..6].copy_from_slice(&c.to_be_bytes());
+    }
+    g
+}
+
 fn vxlan_hdr(vni: u32) -> Vec<u8> {
     let mut h = vec![0x08, 0, 0, 0, 0, 0, 0, 0];
     h[4..7].copy_from_slice(&vni.to_be_bytes()[1..]);
@@ -425,6 +461,22 @@ fn walk(f: &[u8], mut off: usize, mut et: u16, tunnels: bool) -> Seen {
                     };
                     proto = f[l4];
                     l4 += len;
+                }
+                if tunnels && matches!(proto, 4 | 41) {
+                    let inner = walk(f, l4, if proto == 4 { 0x0800 } else { 0x86dd }, false);
+                    return Seen { ip, l4, ..inner };
+                }
+                if tunnels && proto == 47 {
+                    let flags = f[l4];
+                    let hlen =
+                        4 + 4 * usize::from(flags & 0x80 != 0) + 4 * usize::from(flags & 0x20 != 0);
+                    let inner = walk(
+                        f,
+                        l4 + hlen,
+                        u16::from_be_bytes([f[l4 + 2], f[l4 + 3]]),
+                        false,
+                    );
+                    return Seen { ip, l4, ..inner };
                 }
                 if proto == 6 {
                     let doff = usize::from(f[l4 + 12] >> 4) * 4;
@@ -628,18 +680,25 @@ fn bent(bend: impl Fn(&mut Tcp)) -> (Vec<GroResult>, Vec<Vec<u8>>) {
 }
 
 #[test]
-fn cwr_flushes_and_starts_an_ecn_train() {
+fn cwr_completes_the_held_packet_and_goes_up_alone() {
+    // As Linux 6.18 does: a segment with CWR is never held, so no train starts with it.
     let f = Flow::v4(1000);
-    let mut segs = train(&f, 4, 1);
-    segs[1].flags |= CWR;
+    let mut segs = train(&f, 5, 1);
+    segs[2].flags |= CWR;
     let mut g = Gro::new(params(), features());
     let (r, out) = trace(&mut g, skbs(&segs));
-    assert_eq!(r, [H, H, M, M]);
-    assert_eq!(all_markers(&out), [vec![1], vec![2, 3, 4]]);
-    assert!(!out[0].meta.is_gso());
-    assert_eq!(out[1].meta.gso.gso_type, GsoType::TCPV4 | GsoType::TCP_ECN);
-    // The first segment's CWR stays in the merged header.
+    assert_eq!(r, [H, M, N, H, M]);
+    assert_eq!(all_markers(&out), [vec![1, 2], vec![3], vec![4, 5]]);
+    assert!(!out[1].meta.is_gso());
     assert_eq!(out[1].to_vec()[34 + 13] & 0x80, 0x80);
+    // Nothing held: the CWR segment still goes up alone.
+    let mut segs = train(&f, 3, 1);
+    segs[0].flags |= CWR;
+    let mut g = Gro::new(params(), features());
+    let (r, out) = trace(&mut g, skbs(&segs));
+    assert_eq!(r, [N, H, M]);
+    assert_eq!(all_markers(&out), [vec![1], vec![2, 3]]);
+    assert_eq!(out[1].meta.gso.gso_type, GsoType::TCPV4);
 }
 
 #[test]
@@ -2127,4 +2186,263 @@ fn engine_moves_to_its_worker_thread() {
     fn is_send<T: Send>() {}
     is_send::<Gro>();
     is_send::<GroResult>();
+}
+
+// ----- IP tunnels: GRE and IP-in-IP ----------------------------------------------------------
+
+/// [`inner_train`] over IPv4 or IPv6.
+fn ip_inner_train(n: usize, v6: bool) -> Vec<Tcp> {
+    let mut t = inner_train(n, 1);
+    for s in &mut t {
+        s.flow.v6 = v6;
+    }
+    t
+}
+
+/// The inner bytes a GRE or IP-in-IP packet carries: an IP packet, or for transparent
+/// Ethernet bridging (0x6558) the whole inner frame.
+fn inner_bytes(t: &Tcp, teb: bool) -> Vec<u8> {
+    let frame = t.bytes();
+    if teb { frame } else { frame[14..].to_vec() }
+}
+
+#[test]
+fn gre_inner_tcp_merges() {
+    for (proto, v6) in [(0x0800u16, false), (0x86dd, true), (0x6558, false)] {
+        for (csum, key) in [
+            (false, None),
+            (true, None),
+            (false, Some(7)),
+            (true, Some(9)),
+        ] {
+            let outer = Flow::v4(1);
+            let inner = ip_inner_train(3, v6);
+            let frames: Vec<Skb> = inner
+                .iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    let g = gre(proto, csum, key, &inner_bytes(t, proto == 0x6558));
+                    shared(ip_tunnel_frame(&outer, 30 + i as u16, 47, g))
+                })
+                .collect();
+            let mut g = Gro::new(params(), features());
+            let (r, out) = trace(&mut g, frames);
+            let case = format!("proto {proto:#x} csum {csum} key {key:?}");
+            assert_eq!(r, [H, M, M], "{case}");
+            assert_eq!(all_markers(&out), [vec![1, 2, 3]], "{case}");
+            let p = &out[0];
+            let l4 = if v6 { GsoType::TCPV6 } else { GsoType::TCPV4 };
+            assert_eq!(p.meta.gso.gso_type, GsoType::GRE | l4, "{case}");
+            assert_eq!((p.meta.gso.size, p.meta.gso.segs), (1398, 3), "{case}");
+            assert!(p.meta.encapsulation, "{case}");
+            let gre_len = 4 + 4 * usize::from(csum) + 4 * usize::from(key.is_some());
+            let inner_mac = 34 + gre_len as isize;
+            let inner_net = inner_mac + if proto == 0x6558 { 14 } else { 0 };
+            assert_eq!(p.inner_mac_offset(), Some(inner_mac), "{case}");
+            assert_eq!(p.inner_network_offset(), Some(inner_net), "{case}");
+            let inner_l4 = inner_net + if v6 { 40 } else { 20 };
+            assert_eq!(p.inner_transport_offset(), Some(inner_l4), "{case}");
+            assert_eq!(p.checksum_start_offset(), Some(inner_l4), "{case}");
+            // The outer and inner lengths cover the merged packet.
+            let f = gro_frame(p, FrameCsum::Complete);
+            assert_eq!(be16(&f, 16) as usize, f.len() - 14);
+            let n = inner_net as usize;
+            let inner_len = if v6 {
+                be16(&f, n + 4) as usize + 40
+            } else {
+                be16(&f, n + 2) as usize
+            };
+            assert_eq!(inner_len, f.len() - n, "{case}");
+        }
+    }
+}
+
+#[test]
+fn gre_key_flags_and_protocol_make_flows() {
+    let outer = Flow::v4(1);
+    let inner = ip_inner_train(2, false);
+    let mk = |csum: bool, key: Option<u32>, t: &Tcp| {
+        shared(ip_tunnel_frame(
+            &outer,
+            30,
+            47,
+            gre(0x0800, csum, key, &inner_bytes(t, false)),
+        ))
+    };
+    let mut g = Gro::new(params(), features());
+    let (r, out) = trace(
+        &mut g,
+        vec![
+            mk(false, Some(1), &inner[0]),
+            mk(false, Some(2), &inner[0]),
+            mk(false, None, &inner[0]),
+            mk(true, Some(1), &inner[0]),
+            mk(false, Some(1), &inner[1]),
+        ],
+    );
+    // Keys 1 and 2, no key, and a checksum flag are four tunnels; only the same key merges.
+    assert_eq!(r, [H, H, H, H, M]);
+    assert_eq!(all_markers(&out), [vec![1, 2], vec![1], vec![1], vec![1]]);
+}
+
+#[test]
+fn gre_with_other_flags_versions_or_protocols_goes_up() {
+    let outer = Flow::v4(1);
+    let inner = ip_inner_train(2, false);
+    let plain = gre(0x0800, false, None, &inner_bytes(&inner[1], false));
+    let bent = |f: &dyn Fn(&mut Vec<u8>)| {
+        let mut g = plain.clone();
+        f(&mut g);
+        g
+    };
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        // S (sequence number) is not aggregated: GSO could not rebuild it.
+        ("sequence", bent(&|g| g[0] |= 0x10)),
+        ("routing", bent(&|g| g[0] |= 0x40)),
+        ("version 1", bent(&|g| g[1] |= 1)),
+        (
+            "MPLS inside",
+            bent(&|g| g[2..4].copy_from_slice(&0x8847u16.to_be_bytes())),
+        ),
+    ];
+    for (what, g1) in cases {
+        let held = ip_tunnel_frame(
+            &outer,
+            30,
+            47,
+            gre(0x0800, false, None, &inner_bytes(&inner[0], false)),
+        );
+        let unmerged = ip_tunnel_frame(&outer, 31, 47, g1);
+        let frames = vec![shared(held.clone()), shared(unmerged.clone())];
+        let mut g = Gro::new(params(), features());
+        let (r, out) = trace(&mut g, frames);
+        assert_eq!(r, [H, N], "{what}");
+        // The packet without a handler goes up at once, ahead of the held flow.
+        let out: Vec<Vec<u8>> = out.iter().map(Skb::to_vec).collect();
+        assert_eq!(out, [unmerged, held], "{what}");
+    }
+}
+
+#[test]
+fn gre_bad_checksum_goes_up_ahead_of_the_held_flow() {
+    let outer = Flow::v4(1);
+    let inner = ip_inner_train(3, false);
+    let mk = |i: usize| gre(0x0800, true, None, &inner_bytes(&inner[i], false));
+    let mut bad = mk(1);
+    bad[4] ^= 0x40;
+    let frames = vec![
+        shared(ip_tunnel_frame(&outer, 30, 47, mk(0))),
+        shared(ip_tunnel_frame(&outer, 31, 47, bad)),
+        shared(ip_tunnel_frame(&outer, 32, 47, mk(2))),
+    ];
+    let mut g = Gro::new(params(), features());
+    let (r, out) = trace(&mut g, frames);
+    // The third is no longer contiguous with the held first one: it completes it.
+    assert_eq!(r, [H, N, H]);
+    assert_eq!(all_markers(&out), [vec![2], vec![1], vec![3]]);
+    assert_eq!(out[0].meta.ip_summed, IpSummed::None);
+}
+
+#[test]
+fn ip_in_ip_and_sit_merge() {
+    // (outer IPv6, inner IPv6, GSO type of the tunnel): IP-in-IP, SIT, 4in6, 6in6.
+    for (outer_v6, inner_v6, tun) in [
+        (false, false, GsoType::IPXIP4),
+        (false, true, GsoType::IPXIP4),
+        (true, false, GsoType::IPXIP6),
+        (true, true, GsoType::IPXIP6),
+    ] {
+        let outer = Flow {
+            v6: outer_v6,
+            ..Flow::v4(1)
+        };
+        let inner = ip_inner_train(3, inner_v6);
+        let proto = if inner_v6 { 41 } else { 4 };
+        let frames: Vec<Skb> = inner
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                shared(ip_tunnel_frame(
+                    &outer,
+                    30 + i as u16,
+                    proto,
+                    inner_bytes(t, false),
+                ))
+            })
+            .collect();
+        let mut g = Gro::new(params(), features());
+        let (r, out) = trace(&mut g, frames);
+        let case = format!("outer v6 {outer_v6} inner v6 {inner_v6}");
+        assert_eq!(r, [H, M, M], "{case}");
+        assert_eq!(all_markers(&out), [vec![1, 2, 3]], "{case}");
+        let p = &out[0];
+        let l4 = if inner_v6 {
+            GsoType::TCPV6
+        } else {
+            GsoType::TCPV4
+        };
+        assert_eq!(p.meta.gso.gso_type, tun | l4, "{case}");
+        assert!(p.meta.encapsulation, "{case}");
+        let inner_net: isize = 14 + if outer_v6 { 40 } else { 20 };
+        assert_eq!(p.inner_network_offset(), Some(inner_net), "{case}");
+        let f = gro_frame(p, FrameCsum::Complete);
+        let outer_len = if outer_v6 {
+            be16(&f, 18) as usize + 40
+        } else {
+            be16(&f, 16) as usize
+        };
+        assert_eq!(outer_len, f.len() - 14, "{case}");
+    }
+}
+
+#[test]
+fn ip_in_ip_inner_ids_must_count_up_and_outer_ids_with_df_need_not() {
+    let outer = Flow::v4(1);
+    let mut inner = ip_inner_train(3, false);
+    let run = |inner: &[Tcp], outer_ids: [u16; 3]| {
+        let frames: Vec<Skb> = inner
+            .iter()
+            .zip(outer_ids)
+            .map(|(t, id)| shared(ip_tunnel_frame(&outer, id, 4, inner_bytes(t, false))))
+            .collect();
+        let mut g = Gro::new(params(), features());
+        trace(&mut g, frames).0
+    };
+    assert_eq!(run(&inner, [9, 400, 3]), [H, M, M]);
+    inner[2].id += 5;
+    assert_eq!(run(&inner, [9, 10, 11]), [H, M, H]);
+}
+
+#[test]
+fn a_tunnel_inside_a_tunnel_goes_up() {
+    let outer = Flow::v4(1);
+    let inner = ip_inner_train(2, false);
+    // GRE inside IP-in-IP: the outer tunnel marks the packet, the second level has no
+    // aggregation (encap_mark).
+    let mid = Flow::v4(1);
+    let wrap = |t: &Tcp, id: u16| {
+        let g = gre(0x0800, false, None, &inner_bytes(t, false));
+        let ip = IpFields {
+            id,
+            ..IpFields::default()
+        };
+        let mid_ip = ip_packet(&mid, &ip, 47, g, None);
+        shared(ip_tunnel_frame(&outer, id, 4, mid_ip))
+    };
+    let mut g = Gro::new(params(), features());
+    let (r, _) = trace(&mut g, vec![wrap(&inner[0], 1), wrap(&inner[1], 2)]);
+    assert_eq!(r, [N, N]);
+    // VXLAN inside GRE: a UDP tunnel in an IP tunnel is not aggregated either.
+    let vx = |t: &Tcp, id: u16| {
+        let udp = tunnel_frame(&mid, id, 4789, false, &vxlan_hdr(5), &t.bytes());
+        shared(ip_tunnel_frame(
+            &outer,
+            id,
+            47,
+            gre(0x6558, false, None, &udp),
+        ))
+    };
+    let mut g = vxlan_gro();
+    let (r, _) = trace(&mut g, vec![vx(&inner[0], 1), vx(&inner[1], 2)]);
+    assert_eq!(r, [N, N]);
 }

@@ -1,6 +1,7 @@
 //! Whole captures through GRO or GSO (`netcore gro`, `netcore gso`).
 
-use netcore_core::offload::run::{self, OutRecord};
+use netcore_core::offload::gro::UdpTunnel;
+use netcore_core::offload::run::{self, GsoConfig, OutRecord};
 use netcore_core::offload::{Features, GroParams, UdpGro};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -25,7 +26,8 @@ fn locked<T>(m: &std::sync::Mutex<T>) -> netcore_core::Result<std::sync::MutexGu
 
 /// Runs every packet of `reader` through GRO and writes what goes up to `writer`.
 #[pyfunction]
-#[pyo3(signature = (reader, writer, *, budget = 64, flush_timeout_ns = 0, max_size = 65536, udp_gro = "off"))]
+#[allow(clippy::too_many_arguments)] // the keyword arguments of the Python function
+#[pyo3(signature = (reader, writer, *, budget = 64, flush_timeout_ns = 0, max_size = 65536, udp_gro = "off", vxlan_ports = Vec::new(), geneve_ports = Vec::new()))]
 pub(crate) fn gro_run<'py>(
     py: Python<'py>,
     reader: &PyReader,
@@ -34,6 +36,8 @@ pub(crate) fn gro_run<'py>(
     flush_timeout_ns: u64,
     max_size: u32,
     udp_gro: &str,
+    vxlan_ports: Vec<u16>,
+    geneve_ports: Vec<u16>,
 ) -> PyResult<(Bound<'py, PyDict>, Records)> {
     let mode = match udp_gro {
         "off" => UdpGro::Off,
@@ -54,11 +58,16 @@ pub(crate) fn gro_run<'py>(
         udp_gro: mode,
         ..Features::default()
     };
+    let tunnels: Vec<(u16, UdpTunnel)> = vxlan_ports
+        .into_iter()
+        .map(|p| (p, UdpTunnel::Vxlan))
+        .chain(geneve_ports.into_iter().map(|p| (p, UdpTunnel::Geneve)))
+        .collect();
     let (stats, recs) = run_detached(py, || {
         let mut r = locked(&reader.inner)?;
         let mut w = locked(&writer.inner)?;
         let mut recs = Vec::new();
-        let stats = run::gro_capture(&mut r, &mut w, params, features, &mut recs)?;
+        let stats = run::gro_capture(&mut r, &mut w, params, features, &tunnels, &mut recs)?;
         w.flush()?;
         Ok((stats, recs))
     })?;
@@ -77,7 +86,7 @@ pub(crate) fn gro_run<'py>(
 
 /// Runs every packet of `reader` through software GSO and IP fragmentation into `writer`.
 #[pyfunction]
-#[pyo3(signature = (reader, writer, *, mss = 1448, mtu = 1500, ufo = false))]
+#[pyo3(signature = (reader, writer, *, mss = 1448, mtu = 1500, ufo = false, csum_offload = false))]
 pub(crate) fn gso_run<'py>(
     py: Python<'py>,
     reader: &PyReader,
@@ -85,12 +94,19 @@ pub(crate) fn gso_run<'py>(
     mss: u16,
     mtu: u16,
     ufo: bool,
+    csum_offload: bool,
 ) -> PyResult<(Bound<'py, PyDict>, Records)> {
+    let cfg = GsoConfig {
+        mss,
+        mtu,
+        ufo,
+        csum_offload,
+    };
     let (stats, recs) = run_detached(py, || {
         let mut r = locked(&reader.inner)?;
         let mut w = locked(&writer.inner)?;
         let mut recs = Vec::new();
-        let stats = run::gso_capture(&mut r, &mut w, mss, mtu, ufo, &mut recs)?;
+        let stats = run::gso_capture(&mut r, &mut w, cfg, &mut recs)?;
         w.flush()?;
         Ok((stats, recs))
     })?;

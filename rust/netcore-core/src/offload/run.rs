@@ -6,8 +6,8 @@
 //! shows it. GSO segments every packet larger than the MSS (or fragments it over the MTU) as
 //! a device without the offload would, and writes the segments with complete checksums.
 
-use super::gro::{FrameCsum, Gro, GroStats, gro_frame};
-use super::gso::{self, FragOptions, FragOutcome, FrameSpec, UdpMode};
+use super::gro::{FrameCsum, Gro, GroStats, UdpTunnel, gro_frame};
+use super::gso::{self, FragOptions, FragOutcome, FrameSpec, SegmentOptions, UdpMode};
 use super::{Features, GroParams};
 use crate::batch::Batch;
 use crate::capture::{CaptureReader, CaptureWriter};
@@ -81,14 +81,20 @@ impl Iterator for Packets<'_> {
 }
 
 /// Runs a capture through GRO with `params` and `features` and writes what goes up.
+/// `tunnels` are the UDP ports owned by VXLAN or Geneve devices, whose packets GRO merges by
+/// their inner packets (none by default, as in a namespace without such a device).
 pub fn gro_capture(
     reader: &mut CaptureReader,
     writer: &mut CaptureWriter,
     params: GroParams,
     features: Features,
+    tunnels: &[(u16, UdpTunnel)],
     records: &mut Vec<OutRecord>,
 ) -> Result<GroStats> {
     let mut gro = Gro::new(params, features);
+    for &(port, kind) in tunnels {
+        gro.add_udp_tunnel_port(port, kind);
+    }
     let mut input = Packets {
         reader,
         batch: None,
@@ -131,55 +137,103 @@ fn write(
     Ok(())
 }
 
+/// What `netcore gso` does with each packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GsoConfig {
+    /// Payload bytes per TCP segment or UDP datagram (`gso_size`).
+    pub mss: u16,
+    /// Largest IP packet leaving the device; bigger ones are fragmented or refused.
+    pub mtu: u16,
+    /// UDP as IP fragments of one datagram (UFO) instead of one datagram per segment (USO).
+    pub ufo: bool,
+    /// The device has `tx-checksumming`: segments are `CHECKSUM_PARTIAL` and leave with the
+    /// pseudo-header sum in their (inner) TCP or UDP checksum field, for the NIC to complete.
+    /// This is what a capture taken on such a device shows (the "incorrect" checksums of
+    /// outgoing packets). IP header checksums, outer tunnel UDP checksums (`lco_csum`), UFO
+    /// datagrams and IP fragments stay complete, as in the kernel, and packets that are not
+    /// segmented leave as they came.
+    pub csum_offload: bool,
+}
+
+impl Default for GsoConfig {
+    /// MSS 1448, MTU 1500, USO, software checksums.
+    fn default() -> Self {
+        GsoConfig {
+            mss: 1448,
+            mtu: 1500,
+            ufo: false,
+            csum_offload: false,
+        }
+    }
+}
+
 /// Runs a capture through software GSO: TCP as TSO, UDP as USO (or, with `ufo`, IP
 /// fragments of the datagram) by `mss`, then IP fragmentation of whatever exceeds `mtu`
 /// (`ip_do_fragment`; with DF set, or for IPv6 as a router, the packet is not sent and an
-/// ICMP "fragmentation needed" / "packet too big" is due: counted in `too_big`). Segments
-/// leave with complete checksums; a packet needing nothing leaves as it came.
+/// ICMP "fragmentation needed" / "packet too big" is due: counted in `too_big`). Checksums
+/// are as [`GsoConfig::csum_offload`] says; a packet needing nothing leaves as it came.
 pub fn gso_capture(
     reader: &mut CaptureReader,
     writer: &mut CaptureWriter,
-    mss: u16,
-    mtu: u16,
-    ufo: bool,
+    cfg: GsoConfig,
     records: &mut Vec<OutRecord>,
 ) -> Result<GsoStats> {
     let mut stats = GsoStats::default();
-    let mut spec = FrameSpec::mss(mss);
-    if ufo {
+    let mut spec = FrameSpec::mss(cfg.mss);
+    if cfg.ufo {
         spec.udp = UdpMode::Ufo;
     }
+    let opts = SegmentOptions {
+        csum_offload: cfg.csum_offload,
+        ..SegmentOptions::default()
+    };
+    let mtu = u32::from(cfg.mtu);
+    let mut segments = Vec::new();
+    let mut out: Vec<Vec<u8>> = Vec::new();
     while let Some(b) = reader.next_batch(4096)? {
         for (i, frame) in b.packets().enumerate() {
             stats.packets_in += 1;
             spec.linktype = b.linktype[i];
+            segments.clear();
+            out.clear();
             // A packet that is not a GSO candidate (not TCP/UDP, or no larger than one
             // segment) is refused by segmentation and goes on whole.
-            let segments = gso::segment_frame(frame, &spec)
-                .ok()
-                .filter(|s| s.len() > 1);
-            let pieces = segments.as_ref().map_or(1, Vec::len);
-            let mut changed = segments.is_some();
-            let mut out: Vec<Vec<u8>> = Vec::with_capacity(pieces);
-            let inputs: Vec<&[u8]> = match &segments {
-                Some(s) => s.iter().map(Vec::as_slice).collect(),
-                None => vec![frame],
-            };
+            let segmented = gso::skb_from_frame(frame, &spec)
+                .and_then(|skb| gso::segment_into(&skb, &opts, &mut segments))
+                .is_ok()
+                && segments.len() > 1;
+            let mut changed = segmented;
             let mut dropped = false;
-            for piece in inputs {
-                match gso::fragment_frame(
-                    piece,
-                    u32::from(mtu),
+            let outcomes = if segmented {
+                segments
+                    .drain(..)
+                    .map(|seg| gso::ip_fragment(seg, mtu, &FragOptions::default()))
+                    .collect()
+            } else {
+                vec![gso::fragment_frame(
+                    frame,
+                    mtu,
                     b.linktype[i],
                     &FragOptions::default(),
-                ) {
+                )]
+            };
+            for outcome in outcomes {
+                match outcome {
                     Ok(FragOutcome::Fragments(frags)) => {
                         changed = true;
                         out.extend(frags.iter().map(Skb::to_vec));
                     }
                     Ok(FragOutcome::TooBig(_)) => dropped = true,
-                    // Fits, or not IP at all: leaves as it is.
-                    Ok(FragOutcome::Fits(_)) | Err(_) => out.push(piece.to_vec()),
+                    Ok(FragOutcome::Fits(skb)) => out.push(skb.to_vec()),
+                    // Not IP at all: leaves as it is.
+                    Err(_) if !segmented => out.push(frame.to_vec()),
+                    // Segmentation checked the headers the fragmenter reads.
+                    Err(e) => {
+                        return Err(Error::Config(format!(
+                            "packet {}: segment not fragmentable: {e}",
+                            stats.packets_in
+                        )));
+                    }
                 }
             }
             if dropped {

@@ -9,8 +9,8 @@
 //! goes up unmerged does not get verified a second time. [`CsumCb`] reproduces that state
 //! machine; its `summed` is written back to every packet that went through GRO.
 
+use super::parse::Pkt;
 use crate::checksum::{self, IpSummed};
-use crate::skb::Skb;
 
 /// The GRO checksum state of one packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,10 +97,17 @@ pub(crate) fn incr_unnecessary(s: IpSummed) -> IpSummed {
 
 /// Ones'-complement partial sum of `len` packet bytes from `off`, across the linear part and
 /// the fragments, added to `initial` (`skb_checksum`). `None` if the packet is shorter.
-pub(crate) fn sum_range(skb: &Skb, off: usize, len: usize, initial: u32) -> Option<u32> {
+pub(crate) fn sum_range(skb: &Pkt<'_>, off: usize, len: usize, initial: u32) -> Option<u32> {
     let end = off.checked_add(len)?;
     if end > skb.len() {
         return None;
+    }
+    if skb.frags.is_empty() {
+        // A linear packet (every capture row): one run over the bytes.
+        return skb
+            .data
+            .get(off..end)
+            .map(|c| checksum::partial(c, initial));
     }
     let mut acc = initial;
     let mut pos = 0usize; // bytes summed so far, for the odd-offset byte swap
@@ -162,7 +169,7 @@ pub(crate) fn pseudo(ip: &[u8], proto: u8, len: usize) -> u32 {
 mod tests {
     use super::*;
     use crate::batch::Bytes;
-    use crate::skb::Frag;
+    use crate::skb::{Frag, Skb};
 
     #[test]
     fn validate_consumes_device_levels_then_sums() {
@@ -215,12 +222,12 @@ mod tests {
             .unwrap();
         for off in 0..41 {
             for len in 0..=41 - off {
-                let a = sum_range(&whole, off, len, 0).map(checksum::fold);
-                let b = sum_range(&split, off, len, 0).map(checksum::fold);
+                let a = sum_range(&Pkt::of(&whole), off, len, 0).map(checksum::fold);
+                let b = sum_range(&Pkt::of(&split), off, len, 0).map(checksum::fold);
                 assert_eq!(a, b, "off {off} len {len}");
                 assert_eq!(a, Some(checksum::checksum(&data[off..off + len])));
             }
         }
-        assert!(sum_range(&whole, 40, 2, 0).is_none());
+        assert!(sum_range(&Pkt::of(&whole), 40, 2, 0).is_none());
     }
 }

@@ -7,7 +7,7 @@
 
 use super::Held;
 use super::ip::{complete_v4, complete_v6, insert_jumbo};
-use super::parse::{Hdr, Kind, Layers};
+use super::parse::{Hdr, Kind, Layers, NO_HDR};
 use super::{tcp, tunnel, udp};
 use crate::skb::{GsoInfo, GsoType, Skb};
 
@@ -36,7 +36,7 @@ fn finish(h: &mut Held) -> crate::skb::Result<()> {
     if let Some(ip) = h.lay.net_hdr(0)
         && ip.kind == Kind::Ipv6
         && !h.lay.encap
-        && h.skb.len() - ip.off - 40 > IPV6_MAXPLEN
+        && h.skb.len() - ip.off() - 40 > IPV6_MAXPLEN
     {
         insert_jumbo(&mut h.skb, &mut h.lay, ip)?;
         jumbo = true;
@@ -51,11 +51,7 @@ fn finish(h: &mut Held) -> crate::skb::Result<()> {
     let mut partial: Option<(usize, u16)> = None;
     let mut summed = summed0;
     let mut encapsulation = false;
-    let mut ip = Hdr {
-        kind: Kind::Ipv4,
-        off: 0,
-        len: 0,
-    };
+    let mut ip = NO_HDR;
     for &hd in lay.hdrs() {
         match hd.kind {
             Kind::Ipv4 => {
@@ -63,16 +59,32 @@ fn finish(h: &mut Held) -> crate::skb::Result<()> {
                 ip = hd;
             }
             Kind::Ipv6 => {
-                complete_v6(buf, hd, total, jumbo && hd.off == ip_off0(&lay));
+                complete_v6(buf, hd, total, jumbo && hd.off() == ip_off0(&lay));
                 ip = hd;
             }
             Kind::TunnelUdp => {
                 gso_type = tunnel::complete_udp(buf, hd, ip, total);
                 encapsulation = true;
             }
+            // gre_gro_complete: the GRE header itself is left as it is (its checksum, if
+            // any, is recomputed per segment by GSO).
+            Kind::Gre => {
+                gso_type = GsoType::GRE;
+                encapsulation = true;
+            }
+            // ipip_gro_complete / sit_gro_complete (outer IPv4), ip4ip6_gro_complete /
+            // ip6ip6_gro_complete (outer IPv6).
+            Kind::IpInIp => {
+                gso_type = if ip.kind == Kind::Ipv6 {
+                    GsoType::IPXIP6
+                } else {
+                    GsoType::IPXIP4
+                };
+                encapsulation = true;
+            }
             Kind::Tcp => {
                 gso_type |= tcp::complete(buf, hd, ip, total, tcp_or, fixedid);
-                partial = Some((hd.off, 16));
+                partial = Some((hd.off(), 16));
             }
             Kind::Udp => {
                 let flist = lay.is_flist && !lay.encap;
@@ -80,7 +92,7 @@ fn finish(h: &mut Held) -> crate::skb::Result<()> {
                 gso_type |= t;
                 summed = s;
                 if is_partial {
-                    partial = Some((hd.off, 6));
+                    partial = Some((hd.off(), 6));
                 }
             }
             Kind::Mac | Kind::Vlan | Kind::Vxlan | Kind::Geneve | Kind::Eth => {}
@@ -100,7 +112,7 @@ fn finish(h: &mut Held) -> crate::skb::Result<()> {
 }
 
 fn ip_off0(lay: &Layers) -> usize {
-    lay.net_hdr(0).map_or(usize::MAX, |h| h.off)
+    lay.net_hdr(0).map_or(usize::MAX, Hdr::off)
 }
 
 /// Header offsets of a packet leaving GRO: link-layer at the data start (at the network
@@ -110,18 +122,25 @@ fn ip_off0(lay: &Layers) -> usize {
 /// transport header of `tcp_gro_complete` / `udp_gro_complete_segment`).
 fn set_offsets(skb: &mut Skb, lay: &Layers) {
     let hdrs = lay.hdrs();
-    let net0 = lay.net[0];
+    let Some(net0) = lay.net_index(0) else {
+        return;
+    };
     let Some(n0) = hdrs.get(net0) else {
         return;
     };
-    let _ = skb.set_mac_header(if lay.mac_len > 0 { 0 } else { n0.off as isize });
-    let _ = skb.set_network_header(n0.off as isize);
+    let _ = skb.set_mac_header(if lay.mac_len() > 0 {
+        0
+    } else {
+        n0.off() as isize
+    });
+    let _ = skb.set_network_header(n0.off() as isize);
     if let Some(t) = hdrs.get(net0 + 1) {
-        let _ = skb.set_transport_header(t.off as isize);
+        let _ = skb.set_transport_header(t.off() as isize);
     }
     if lay.encap {
-        let inner_net = lay.net[1];
-        if let Some(n1) = hdrs.get(inner_net) {
+        if let Some(inner_net) = lay.net_index(1)
+            && let Some(n1) = hdrs.get(inner_net)
+        {
             // The inner link-layer header, or the inner network header when the tunnel
             // carries IP directly (Geneve).
             let mac = hdrs
@@ -129,10 +148,10 @@ fn set_offsets(skb: &mut Skb, lay: &Layers) {
                 .take(inner_net)
                 .skip(net0 + 2)
                 .find(|h| h.kind == Kind::Eth)
-                .map_or(n1.off, |h| h.off);
+                .map_or(n1.off(), |h| h.off());
             let _ = skb.set_inner_mac_header(mac as isize);
-            let _ = skb.set_inner_network_header(n1.off as isize);
+            let _ = skb.set_inner_network_header(n1.off() as isize);
         }
-        let _ = skb.set_inner_transport_header(lay.l4().off as isize);
+        let _ = skb.set_inner_transport_header(lay.l4().off() as isize);
     }
 }

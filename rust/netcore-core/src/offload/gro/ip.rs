@@ -36,9 +36,10 @@ pub(crate) fn network_flush(p: &mut Held, lay: &Layers, d: &[u8]) -> bool {
             return true;
         };
         let pd = p.skb.data();
-        let (Some(iph2), Some(iph)) =
-            (pd.get(h2.off..h2.off + h2.len), d.get(h.off..h.off + h.len))
-        else {
+        let (Some(iph2), Some(iph)) = (
+            pd.get(h2.off()..h2.off() + h2.len()),
+            d.get(h.off()..h.off() + h.len()),
+        ) else {
             return true;
         };
         flush |= match h.kind {
@@ -79,20 +80,20 @@ fn ipv6_gro_flush(iph: &[u8], iph2: &[u8]) -> bool {
 /// `inet_gro_complete`: the total length covers the merged packet; the header checksum is
 /// updated for it (`csum_replace2`).
 pub(crate) fn complete_v4(buf: &mut [u8], h: Hdr, total: usize) {
-    let new = u16::try_from(total - h.off).unwrap_or(0);
-    let old = be16(buf, h.off + 2);
-    let check = be16(buf, h.off + 10);
-    put16(buf, h.off + 2, new);
-    put16(buf, h.off + 10, checksum::update16(check, old, new));
+    let new = u16::try_from(total - h.off()).unwrap_or(0);
+    let old = be16(buf, h.off() + 2);
+    let check = be16(buf, h.off() + 10);
+    put16(buf, h.off() + 2, new);
+    put16(buf, h.off() + 10, checksum::update16(check, old, new));
 }
 
 /// `ipv6_gro_complete`: the payload length covers the merged packet (0 for a jumbogram, whose
 /// length is in the hop-by-hop option [`insert_jumbo`] wrote).
 pub(crate) fn complete_v6(buf: &mut [u8], h: Hdr, total: usize, jumbo: bool) {
-    let pl = total - h.off - 40;
+    let pl = total - h.off() - 40;
     put16(
         buf,
-        h.off + 4,
+        h.off() + 4,
         if jumbo {
             0
         } else {
@@ -115,14 +116,14 @@ pub(crate) fn insert_jumbo(
     lay: &mut Layers,
     ip: Hdr,
 ) -> crate::skb::Result<()> {
-    let fixed_end = ip.off + 40;
+    let fixed_end = ip.off() + 40;
     let payload = skb.len() - fixed_end;
     let jumbo_len = u32::try_from(payload + HOP_JUMBO_LEN).unwrap_or(u32::MAX);
     skb.cow_head(HOP_JUMBO_LEN)?;
     skb.push(HOP_JUMBO_LEN)?;
     let buf = skb.data_mut()?;
     buf.copy_within(HOP_JUMBO_LEN..HOP_JUMBO_LEN + fixed_end, 0);
-    let next = buf.get(ip.off + 6).copied().unwrap_or_default();
+    let next = buf.get(ip.off() + 6).copied().unwrap_or_default();
     if let Some(hbh) = buf.get_mut(fixed_end..fixed_end + HOP_JUMBO_LEN) {
         hbh[0] = next;
         hbh[1] = 0;
@@ -130,15 +131,20 @@ pub(crate) fn insert_jumbo(
         hbh[3] = 4;
         hbh[4..8].copy_from_slice(&jumbo_len.to_be_bytes());
     }
-    if let Some(nh) = buf.get_mut(ip.off + 6) {
+    if let Some(nh) = buf.get_mut(ip.off() + 6) {
         *nh = 0; // NEXTHDR_HOP
     }
     for h in lay.hdrs_mut() {
-        if h.off == ip.off && h.kind == Kind::Ipv6 {
-            h.len += HOP_JUMBO_LEN;
-        } else if h.off > ip.off {
-            h.off += HOP_JUMBO_LEN;
-        }
+        let moved = if h.off() == ip.off() && h.kind == Kind::Ipv6 {
+            h.shifted(HOP_JUMBO_LEN, true)
+        } else if h.off() > ip.off() {
+            h.shifted(HOP_JUMBO_LEN, false)
+        } else {
+            Some(*h)
+        };
+        *h = moved.ok_or(crate::skb::SkbError::OffsetRange {
+            offset: (h.off() + h.len() + HOP_JUMBO_LEN) as i64,
+        })?;
     }
     lay.payload_off += HOP_JUMBO_LEN;
     Ok(())

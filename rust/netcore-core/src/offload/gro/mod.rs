@@ -63,8 +63,10 @@
 //! `tunnel.rs` (VXLAN, Geneve), `complete.rs` (`gro_complete`), `cb.rs` (checksum state).
 //!
 //! Protocols merged: TCP and UDP over IPv4 and IPv6, behind any number of VLAN tags, and
-//! inside VXLAN and Geneve (UDP ports declared with [`Gro::add_udp_tunnel_port`]). GRE,
-//! IP-in-IP and ESP have GRO handlers in Linux but not here: their packets go up unmerged.
+//! inside one level of tunnel: VXLAN and Geneve (UDP ports declared with
+//! [`Gro::add_udp_tunnel_port`]), GRE (version 0, checksum and key allowed; IPv4, IPv6 or
+//! Ethernet inside) and IP-in-IP (IPv4 or IPv6 in IPv4 or IPv6, SIT included). ESP has a GRO
+//! handler in Linux but not here: its packets go up unmerged.
 //! GRO reads `ip_summed` as the device left it (the device applies
 //! [`Features::rx_csum`]); what it verifies itself it records there.
 //!
@@ -98,11 +100,11 @@ pub use parse::UdpTunnel;
 pub use udp::UDP_GRO_CNT_MAX;
 
 use self::cb::CsumCb;
-use self::parse::{Cfg, Kind, Layers, same_flow};
+use self::parse::{Cfg, Kind, Layers, Pkt, same_flow};
 use crate::batch::{Batch, Bytes};
 use crate::capture::LinkType;
 use crate::offload::{Features, GroParams};
-use crate::skb::{Frag, MAX_FRAGS, Skb, VlanTag};
+use crate::skb::{Frag, MAX_FRAGS, Skb, SkbMeta, VlanTag};
 
 /// Hash buckets per GRO instance (`GRO_HASH_BUCKETS`).
 pub const GRO_HASH_BUCKETS: usize = 8;
@@ -187,12 +189,16 @@ pub(crate) struct Verdict {
     pub pp: bool,
     /// The new packet was merged into it (`NAPI_GRO_CB(skb)->same_flow`).
     pub merged: bool,
+    /// The new packet must not be held (`NAPI_GRO_CB(skb)->flush` set by the handler).
+    pub flush: bool,
 }
 
 /// The new packet as the merge functions see it.
 pub(crate) struct Seg<'a> {
-    pub skb: &'a Skb,
-    pub lay: Layers,
+    pub pkt: &'a Incoming<'a>,
+    /// Its linear data (looked up once).
+    pub d: &'a [u8],
+    pub lay: &'a Layers,
     /// `gro_max_size` of the device.
     pub max_size: u32,
 }
@@ -204,7 +210,7 @@ impl Seg<'_> {
     /// (`NAPI_GRO_CB(skb)->flush`), or when the fragment list is full.
     pub fn gro_receive(&self, p: &mut Held) -> bool {
         let len = self.lay.gro_len;
-        let p_len = p.skb.len() - p.lay.mac_len;
+        let p_len = p.skb.len() - p.lay.mac_len();
         let cap = if p.lay.protocol == ETH_P_IPV6 {
             self.max_size
         } else {
@@ -218,7 +224,7 @@ impl Seg<'_> {
         {
             return false;
         }
-        if !add_payload(&mut p.skb, self.skb, self.lay.payload_off) {
+        if !add_payload(&mut p.skb, self.pkt, self.lay.payload_off) {
             return false;
         }
         p.count = p.count.saturating_add(self.lay.count);
@@ -227,12 +233,12 @@ impl Seg<'_> {
 
     /// `skb_gro_receive_list` (fraglist): refused when the held packet would reach 64 KiB.
     pub fn gro_receive_list(&self, p: &mut Held) -> bool {
-        let p_len = p.skb.len() - p.lay.mac_len;
-        let len = self.skb.len() - self.lay.mac_len;
+        let p_len = p.skb.len() - p.lay.mac_len();
+        let len = self.pkt.len() - self.lay.mac_len();
         if p_len + len >= GRO_LEGACY_MAX_SIZE as usize {
             return false;
         }
-        if !add_payload(&mut p.skb, self.skb, self.lay.payload_off) {
+        if !add_payload(&mut p.skb, self.pkt, self.lay.payload_off) {
             return false;
         }
         p.count = p.count.saturating_add(1);
@@ -240,24 +246,126 @@ impl Seg<'_> {
     }
 }
 
+/// A packet entering GRO: an [`Skb`], or a row of a capture batch that becomes an [`Skb`]
+/// only if it is held or goes up (a merged row is chained straight from the batch memory,
+/// sparing the per-packet buffer set-up and reference counting).
+pub(crate) enum Incoming<'b> {
+    Skb(Skb),
+    Row {
+        batch: &'b Batch,
+        row: usize,
+        /// The row's bytes.
+        data: &'b [u8],
+        /// Its metadata, as [`Skb::from_batch`] sets it and GRO updates it.
+        meta: SkbMeta,
+    },
+}
+
+impl Incoming<'_> {
+    /// Linear bytes.
+    fn data(&self) -> &[u8] {
+        match self {
+            Incoming::Skb(skb) => skb.data(),
+            Incoming::Row { data, .. } => data,
+        }
+    }
+
+    /// Bytes in all (`skb->len`).
+    fn len(&self) -> usize {
+        match self {
+            Incoming::Skb(skb) => skb.len(),
+            Incoming::Row { data, .. } => data.len(),
+        }
+    }
+
+    fn meta(&self) -> &SkbMeta {
+        match self {
+            Incoming::Skb(skb) => &skb.meta,
+            Incoming::Row { meta, .. } => meta,
+        }
+    }
+
+    fn meta_mut(&mut self) -> &mut SkbMeta {
+        match self {
+            Incoming::Skb(skb) => &mut skb.meta,
+            Incoming::Row { meta, .. } => meta,
+        }
+    }
+
+    /// What the header walk reads.
+    fn view(&self) -> Pkt<'_> {
+        match self {
+            Incoming::Skb(skb) => Pkt::of(skb),
+            Incoming::Row { data, meta, .. } => Pkt {
+                data,
+                frags: &[],
+                meta,
+            },
+        }
+    }
+
+    /// The packet as an [`Skb`] (a row: a zero-copy view of the batch, its network header at
+    /// the start when `raw`). `None` only for a row outside the batch memory, which
+    /// [`Batch::packet`] already refused.
+    fn into_skb(self, raw: bool) -> Option<Skb> {
+        match self {
+            Incoming::Skb(skb) => Some(skb),
+            Incoming::Row {
+                batch, row, meta, ..
+            } => {
+                let mut skb = Skb::from_batch(batch, row)?;
+                skb.meta = meta;
+                if raw {
+                    let _ = skb.set_network_header(0);
+                }
+                Some(skb)
+            }
+        }
+    }
+
+    /// Its bytes from `from` to the end of its linear part, as a fragment sharing its memory
+    /// (a packet in an owned buffer, which cannot be shared, is copied once).
+    fn linear_frag(&self, from: usize) -> Option<Frag> {
+        match self {
+            Incoming::Skb(skb) => match skb.data_frag() {
+                Some(mut f) => {
+                    f.advance(from);
+                    Some(f)
+                }
+                None => Some(Frag::new(Bytes::from_vec(skb.data().get(from..)?.to_vec()))),
+            },
+            Incoming::Row {
+                batch, row, data, ..
+            } => {
+                let start = usize::try_from(*batch.offset.get(*row)?).ok()?;
+                Frag::window(
+                    batch.data.clone(),
+                    start + from,
+                    data.len().checked_sub(from)?,
+                )
+            }
+        }
+    }
+
+    fn frags(&self) -> &[Frag] {
+        match self {
+            Incoming::Skb(skb) => skb.frags(),
+            Incoming::Row { .. } => &[],
+        }
+    }
+}
+
 /// Chains the bytes of `src` from `from` on to `dst` as fragments: a window of `src`'s
-/// memory (no copy) and `src`'s own fragments. A packet in an owned buffer, whose memory
-/// cannot be shared, has its payload copied once. False, with `dst` unchanged, when the
-/// fragment list would overflow.
-fn add_payload(dst: &mut Skb, src: &Skb, from: usize) -> bool {
-    let linear = src.linear_len();
+/// memory (no copy) and `src`'s own fragments. False, with `dst` unchanged, when the fragment
+/// list would overflow.
+fn add_payload(dst: &mut Skb, src: &Incoming<'_>, from: usize) -> bool {
+    let linear = src.data().len();
     let head = usize::from(from < linear);
-    if dst.nr_frags() + head + src.nr_frags() > MAX_FRAGS {
+    if dst.nr_frags() + head + src.frags().len() > MAX_FRAGS {
         return false;
     }
     if head == 1 {
-        let frag = match src.data_frag() {
-            Some(f) => Frag::window(f.bytes().clone(), f.offset() + from, linear - from),
-            None => Some(Frag::new(Bytes::from_vec(
-                src.data().get(from..).unwrap_or_default().to_vec(),
-            ))),
-        };
-        let Some(frag) = frag else {
+        let Some(frag) = src.linear_frag(from) else {
             return false;
         };
         if dst.add_frag(frag).is_err() {
@@ -364,45 +472,84 @@ impl Gro {
     /// Receives one packet (`napi_gro_receive` → `dev_gro_receive`). Packets that go up
     /// because of it — held packets it completes, itself when normal — are queued in order;
     /// take them with [`Gro::take_output`] or a flush.
-    pub fn receive(&mut self, mut skb: Skb) -> GroResult {
-        self.stats.received += 1;
-        self.now = self.now.max(skb.meta.tstamp);
+    pub fn receive(&mut self, skb: Skb) -> GroResult {
         let raw = skb.network_offset() == Some(0);
-        if !raw && let Some(proto) = eth_protocol(skb.data()) {
-            skb.meta.protocol = proto;
+        self.receive_from(Incoming::Skb(skb), raw)
+    }
+
+    /// Receives row `row` of a capture batch, without copying it: an Ethernet frame, or an
+    /// IP packet for raw-IP link types. Other link types go up as they are. `None` past the
+    /// end of the batch. A row merged into a held packet never becomes an [`Skb`]: its
+    /// payload is chained straight from the batch memory.
+    pub fn receive_row(&mut self, batch: &Batch, row: usize) -> Option<GroResult> {
+        let data = batch.packet(row)?;
+        let meta = SkbMeta {
+            tstamp: batch.ts.get(row).copied().unwrap_or_default(),
+            iif: batch.ifindex.get(row).copied().unwrap_or_default(),
+            ..SkbMeta::default()
+        };
+        let pkt = Incoming::Row {
+            batch,
+            row,
+            data,
+            meta,
+        };
+        let lt = LinkType(batch.linktype.get(row).copied().unwrap_or_default());
+        Some(match lt {
+            LinkType::ETHERNET => self.receive_from(pkt, false),
+            LinkType::RAW | LinkType::IPV4 | LinkType::IPV6 => self.receive_from(pkt, true),
+            _ => {
+                self.stats.received += 1;
+                self.now = self.now.max(meta.tstamp);
+                self.normal_from(pkt, false)
+            }
+        })
+    }
+
+    /// `dev_gro_receive` for either kind of input; `raw`: the packet starts at its network
+    /// header (a device without a link-layer header).
+    fn receive_from(&mut self, mut pkt: Incoming<'_>, raw: bool) -> GroResult {
+        self.stats.received += 1;
+        self.now = self.now.max(pkt.meta().tstamp);
+        if !raw && let Some(proto) = eth_protocol(pkt.data()) {
+            pkt.meta_mut().protocol = proto;
         }
         if !self.features.gro {
-            return self.normal(skb);
+            return self.normal_from(pkt, raw);
         }
         let cfg = Cfg {
             udp_gro: self.features.udp_gro,
             tunnels: &self.tunnels,
         };
-        let mut cb = CsumCb::new(skb.meta.ip_summed);
-        let parsed = parse::parse(&skb, raw, cfg, &mut cb);
-        skb.meta.ip_summed = cb.summed;
-        let Some(mut lay) = parsed else {
-            return self.normal(skb);
-        };
-        let hash = skb.meta.hash;
-        let vlan = skb.meta.vlan;
+        let mut cb = CsumCb::new(pkt.meta().ip_summed);
+        // Parsed in place: `Layers` is too big to move around per packet.
+        let mut lay = Layers::EMPTY;
+        let parsed = parse::parse(&pkt.view(), raw, cfg, &mut cb, &mut lay);
+        pkt.meta_mut().ip_summed = cb.summed;
+        if parsed.is_none() {
+            return self.normal_from(pkt, raw);
+        }
+        let (hash, vlan) = (pkt.meta().hash, pkt.meta().vlan);
         let b = hash as usize & (GRO_HASH_BUCKETS - 1);
         let bucket = &mut self.buckets[b];
         // gro_list_prepare and the handlers' same-flow checks; the newest held packet first,
         // as the kernel's list has it.
+        let d = pkt.data();
         let found = bucket.iter().rposition(|p| {
-            p.hash == hash && p.vlan == vlan && same_flow(&p.lay, p.skb.data(), &lay, skb.data())
+            p.hash == hash && p.vlan == vlan && same_flow(&p.lay, p.skb.data(), &lay, d)
         });
         let seg = Seg {
-            skb: &skb,
-            lay,
+            pkt: &pkt,
+            d,
+            lay: &lay,
             max_size: self.params.max_size,
         };
         let p = found.and_then(|i| bucket.get_mut(i));
         let verdict = match lay.l4().kind {
-            Kind::Tcp => tcp::gro_receive(p, &seg, &mut lay),
-            _ => udp::gro_receive(p, &seg, &mut lay, cb.summed),
+            Kind::Tcp => tcp::gro_receive(p, &seg),
+            _ => udp::gro_receive(p, &seg, cb.summed),
         };
+        lay.flush |= verdict.flush;
         if verdict.pp
             && let Some(i) = found
         {
@@ -414,8 +561,11 @@ impl Gro {
             return GroResult::Merged;
         }
         if lay.flush {
-            return self.normal(skb);
+            return self.normal_from(pkt, raw);
         }
+        let Some(skb) = pkt.into_skb(raw) else {
+            return GroResult::Consumed;
+        };
         let bucket = &mut self.buckets[b];
         if bucket.len() >= MAX_GRO_SKBS {
             let oldest = bucket.remove(0);
@@ -440,24 +590,11 @@ impl Gro {
         GroResult::Held
     }
 
-    /// Receives row `row` of a capture batch, without copying it: an Ethernet frame, or an
-    /// IP packet for raw-IP link types. Other link types go up as they are. `None` past the
-    /// end of the batch.
-    pub fn receive_row(&mut self, batch: &Batch, row: usize) -> Option<GroResult> {
-        let mut skb = Skb::from_batch(batch, row)?;
-        let lt = LinkType(batch.linktype.get(row).copied().unwrap_or_default());
-        Some(match lt {
-            LinkType::ETHERNET => self.receive(skb),
-            LinkType::RAW | LinkType::IPV4 | LinkType::IPV6 => {
-                let _ = skb.set_network_header(0);
-                self.receive(skb)
-            }
-            _ => {
-                self.stats.received += 1;
-                self.now = self.now.max(skb.meta.tstamp);
-                self.normal(skb)
-            }
-        })
+    fn normal_from(&mut self, pkt: Incoming<'_>, raw: bool) -> GroResult {
+        match pkt.into_skb(raw) {
+            Some(skb) => self.normal(skb),
+            None => GroResult::Consumed,
+        }
     }
 
     fn normal(&mut self, skb: Skb) -> GroResult {
@@ -612,7 +749,7 @@ mod tests {
 
     #[test]
     fn add_payload_refuses_a_full_fragment_list_unchanged() {
-        let seg = Skb::from_shared(Bytes::from_vec(vec![7u8; 100])).unwrap();
+        let seg = Incoming::Skb(Skb::from_shared(Bytes::from_vec(vec![7u8; 100])).unwrap());
         let mut dst = Skb::from_shared(Bytes::from_vec(vec![1u8; 10])).unwrap();
         for _ in 0..MAX_FRAGS {
             assert!(add_payload(&mut dst, &seg, 90));
@@ -624,6 +761,32 @@ mod tests {
         let mut dst = Skb::from_shared(Bytes::from_vec(vec![1u8; 10])).unwrap();
         assert!(add_payload(&mut dst, &seg, 100));
         assert_eq!(dst.nr_frags(), 0);
+    }
+
+    #[test]
+    fn a_batch_row_chains_the_same_window_as_its_skb() {
+        let frames = [vec![1u8; 30], vec![2u8; 50]];
+        let batch = Batch::from_packets(
+            frames
+                .iter()
+                .map(|f| (0, f.as_slice(), f.len() as u32, 0, 1)),
+        );
+        let row = Incoming::Row {
+            batch: &batch,
+            row: 1,
+            data: batch.packet(1).unwrap(),
+            meta: SkbMeta::default(),
+        };
+        let skb = Incoming::Skb(Skb::from_batch(&batch, 1).unwrap());
+        let mut a = Skb::from_shared(Bytes::from_vec(vec![0u8; 4])).unwrap();
+        let mut b = Skb::from_shared(Bytes::from_vec(vec![0u8; 4])).unwrap();
+        assert!(add_payload(&mut a, &row, 20));
+        assert!(add_payload(&mut b, &skb, 20));
+        assert_eq!(a.to_vec(), b.to_vec());
+        assert_eq!(a.to_vec()[4..], [2u8; 30]);
+        let held = row.into_skb(true).unwrap();
+        assert_eq!(held.network_offset(), Some(0));
+        assert_eq!(held.data(), &frames[1][..]);
     }
 
     #[test]

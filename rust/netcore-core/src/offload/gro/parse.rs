@@ -2,7 +2,10 @@
 //! chain of `gro_receive` callbacks does it: `dev_gro_receive` → `vlan_gro_receive` →
 //! `inet_gro_receive` / `ipv6_gro_receive` → `tcp4_gro_receive` / `udp4_gro_receive` (and their
 //! IPv6 twins) → for a UDP tunnel port `vxlan_gro_receive` / `geneve_gro_receive` →
-//! `eth_gro_receive` → the inner IP and transport handlers.
+//! `eth_gro_receive` → the inner IP and transport handlers. IP tunnels go from the outer IP
+//! handler to `gre_gro_receive` (GRE, then the handler of its protocol type) or straight to
+//! the inner IP handler (`ipip_gro_receive`, `sit_ip6ip6_gro_receive`, `ip4ip6_gro_receive`,
+//! `ip6ip6_gro_receive`).
 //!
 //! The walk records every header it passes ([`Layers`]), the packet's own flush flag
 //! (`NAPI_GRO_CB(skb)->flush`) and its checksum state. A packet that a handler turns away
@@ -17,7 +20,7 @@ use super::cb::{CsumCb, pseudo, sum_range};
 use super::tunnel;
 use crate::checksum::{self, IpSummed};
 use crate::offload::UdpGro;
-use crate::skb::{GsoType, Skb};
+use crate::skb::{Frag, GsoType, Skb, SkbMeta};
 
 /// Most headers a walk records (the kernel's `GRO_RECURSION_LIMIT` is 15 nested handlers).
 pub(crate) const MAX_HDRS: usize = 16;
@@ -29,8 +32,11 @@ const ETH_P_8021Q: u16 = 0x8100;
 const ETH_P_8021AD: u16 = 0x88a8;
 const ETH_P_TEB: u16 = 0x6558;
 
+const IPPROTO_IPIP: u8 = 4;
 const IPPROTO_TCP: u8 = 6;
 const IPPROTO_UDP: u8 = 17;
+const IPPROTO_IPV6: u8 = 41;
+const IPPROTO_GRE: u8 = 47;
 const NEXTHDR_HOP: u8 = 0;
 const NEXTHDR_ROUTING: u8 = 43;
 const NEXTHDR_DEST: u8 = 60;
@@ -64,6 +70,11 @@ pub(crate) enum Kind {
     Vxlan,
     /// Geneve header with its options.
     Geneve,
+    /// GRE header with its checksum and key words (`gre_gro_receive`).
+    Gre,
+    /// An IP header directly in an IP header (IP-in-IP, SIT, 4in6, 6in6): a mark of no
+    /// length at the inner header, for completion to set `SKB_GSO_IPXIP4` / `IPXIP6`.
+    IpInIp,
     /// The inner Ethernet header of a tunnel (`eth_gro_receive`).
     Eth,
     /// TCP, the merged layer.
@@ -72,33 +83,67 @@ pub(crate) enum Kind {
     Udp,
 }
 
-/// One recorded header.
+/// One recorded header. Offsets and lengths are 16-bit like the skb's own header offsets
+/// (`skb->network_header`…), which keeps [`Layers`] small enough to move cheaply per packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Hdr {
     pub kind: Kind,
-    pub off: usize,
-    pub len: usize,
+    off: u16,
+    len: u16,
 }
 
-const NO_HDR: Hdr = Hdr {
+/// No header (a placeholder where one is yet to be found).
+pub(crate) const NO_HDR: Hdr = Hdr {
     kind: Kind::Mac,
     off: 0,
     len: 0,
 };
 
+impl Hdr {
+    /// A header of `len` bytes at `off`; `None` when it ends beyond what 16 bits reach.
+    pub fn new(kind: Kind, off: usize, len: usize) -> Option<Hdr> {
+        let end = u16::try_from(off.checked_add(len)?).ok()?;
+        Some(Hdr {
+            kind,
+            off: u16::try_from(off).ok()?,
+            len: end - u16::try_from(off).ok()?,
+        })
+    }
+
+    /// Offset from the start of the packet's data.
+    pub fn off(self) -> usize {
+        usize::from(self.off)
+    }
+
+    /// Length in bytes.
+    pub fn len(self) -> usize {
+        usize::from(self.len)
+    }
+
+    /// The same header moved `by` bytes further in (`grow` false) or grown by `by` bytes.
+    pub fn shifted(self, by: usize, grow: bool) -> Option<Hdr> {
+        if grow {
+            Hdr::new(self.kind, self.off(), self.len() + by)
+        } else {
+            Hdr::new(self.kind, self.off() + by, self.len())
+        }
+    }
+}
+
 /// What the walk learnt about a packet: its headers and the GRO control block.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Layers {
     hdrs: [Hdr; MAX_HDRS],
-    n: usize,
+    n: u8,
     /// Bytes of link-layer header the device has (`dev->hard_header_len`): 14 or 0.
-    pub mac_len: usize,
+    mac_len: u8,
     /// `skb->protocol` as `eth_type_trans` sets it.
     pub protocol: u16,
     /// Index in the headers of the outer and the inner network header
-    /// (`NAPI_GRO_CB(skb)->network_offsets[]`); `usize::MAX` when absent.
-    pub net: [usize; 2],
-    /// The packet went through a UDP tunnel handler (`NAPI_GRO_CB(skb)->encap_mark`).
+    /// (`NAPI_GRO_CB(skb)->network_offsets[]`); `u8::MAX` when absent. Small fields keep
+    /// the whole record within two cache lines.
+    net: [u8; 2],
+    /// The packet went through a tunnel handler, UDP or IP (`NAPI_GRO_CB(skb)->encap_mark`).
     pub encap: bool,
     /// Start of the merged payload (`skb_gro_offset` after the transport header).
     pub payload_off: usize,
@@ -115,31 +160,43 @@ pub(crate) struct Layers {
 }
 
 impl Layers {
-    fn new(mac_len: usize, protocol: u16) -> Self {
-        Layers {
-            hdrs: [NO_HDR; MAX_HDRS],
-            n: 0,
-            mac_len,
-            protocol,
-            net: [usize::MAX; 2],
-            encap: false,
-            payload_off: 0,
-            gro_len: 0,
-            flush: false,
-            is_flist: false,
-            count: 1,
-            gso_size: None,
-        }
-    }
+    /// No headers yet: what [`parse`] fills in.
+    pub const EMPTY: Layers = Layers {
+        hdrs: [NO_HDR; MAX_HDRS],
+        n: 0,
+        mac_len: 0,
+        protocol: 0,
+        net: [u8::MAX; 2],
+        encap: false,
+        payload_off: 0,
+        gro_len: 0,
+        flush: false,
+        is_flist: false,
+        count: 1,
+        gso_size: None,
+    };
 
     /// The recorded headers, outer first.
     pub fn hdrs(&self) -> &[Hdr] {
-        self.hdrs.get(..self.n).unwrap_or_default()
+        self.hdrs.get(..usize::from(self.n)).unwrap_or_default()
+    }
+
+    /// Bytes of link-layer header the device has (`dev->hard_header_len`): 14 or 0.
+    pub fn mac_len(&self) -> usize {
+        usize::from(self.mac_len)
+    }
+
+    /// Index in [`Layers::hdrs`] of network header `i` (0 outer, 1 inner), if present.
+    pub fn net_index(&self, i: usize) -> Option<usize> {
+        self.net
+            .get(i)
+            .map(|&k| usize::from(k))
+            .filter(|&k| k < usize::from(self.n))
     }
 
     /// Mutable headers (completion moves them when it inserts a jumbo option).
     pub fn hdrs_mut(&mut self) -> &mut [Hdr] {
-        self.hdrs.get_mut(..self.n).unwrap_or_default()
+        self.hdrs.get_mut(..usize::from(self.n)).unwrap_or_default()
     }
 
     /// The merged transport header (the last one recorded).
@@ -149,7 +206,7 @@ impl Layers {
 
     /// Network header `i` (0 outer, 1 inner), if present.
     pub fn net_hdr(&self, i: usize) -> Option<Hdr> {
-        self.net.get(i).and_then(|&k| self.hdrs().get(k)).copied()
+        self.net_index(i).and_then(|k| self.hdrs().get(k)).copied()
     }
 
     /// Index of the network header that carries the merged transport header.
@@ -157,11 +214,18 @@ impl Layers {
         usize::from(self.encap)
     }
 
-    fn push(&mut self, kind: Kind, off: usize, len: usize) -> Option<usize> {
-        let slot = self.hdrs.get_mut(self.n)?;
-        *slot = Hdr { kind, off, len };
+    /// Records a header; returns its index.
+    fn push(&mut self, kind: Kind, off: usize, len: usize) -> Option<u8> {
+        let slot = self.hdrs.get_mut(usize::from(self.n))?;
+        *slot = Hdr::new(kind, off, len)?;
         self.n += 1;
         Some(self.n - 1)
+    }
+
+    /// Records the network header at index `i` as the outer one, or the inner one past a
+    /// tunnel.
+    fn set_net(&mut self, i: u8) {
+        self.net[usize::from(self.encap)] = i;
     }
 }
 
@@ -178,29 +242,66 @@ fn be16(d: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*d.get(at)?, *d.get(at + 1)?]))
 }
 
-/// Walks `skb`'s headers as the GRO handlers do. `raw` says the device has no link-layer
-/// header (the packet starts with IP). `cb` is updated with every checksum verified, even
-/// when the walk then gives up (the kernel changes `ip_summed` as it goes).
-pub(crate) fn parse(skb: &Skb, raw: bool, cfg: Cfg<'_>, cb: &mut CsumCb) -> Option<Layers> {
-    let d = skb.data();
-    let (mut lay, first) = if raw {
-        let proto = match (skb.meta.protocol, d.first().map(|b| b >> 4)) {
+/// A packet as the walk reads it: linear bytes, fragments and metadata (of an [`Skb`], or of a
+/// capture row that is not one yet).
+#[derive(Clone, Copy)]
+pub(crate) struct Pkt<'a> {
+    pub data: &'a [u8],
+    pub frags: &'a [Frag],
+    pub meta: &'a SkbMeta,
+}
+
+impl<'a> Pkt<'a> {
+    /// The view of an [`Skb`].
+    pub fn of(skb: &'a Skb) -> Self {
+        Pkt {
+            data: skb.data(),
+            frags: skb.frags(),
+            meta: &skb.meta,
+        }
+    }
+
+    /// Bytes in all (`skb->len`).
+    pub fn len(&self) -> usize {
+        self.data.len() + self.frags.iter().map(Frag::len).sum::<usize>()
+    }
+
+    /// The linear bytes, then each fragment's.
+    pub fn pieces(&self) -> impl Iterator<Item = &[u8]> {
+        std::iter::once(self.data).chain(self.frags.iter().map(Frag::as_slice))
+    }
+}
+
+/// Walks `skb`'s headers as the GRO handlers do, recording them in `lay` (which starts
+/// [`Layers::EMPTY`]). `raw` says the device has no link-layer header (the packet starts with
+/// IP). `cb` is updated with every checksum verified, even when the walk then gives up (the
+/// kernel changes `ip_summed` as it goes). `None`: the packet has no GRO handler.
+pub(crate) fn parse(
+    skb: &Pkt<'_>,
+    raw: bool,
+    cfg: Cfg<'_>,
+    cb: &mut CsumCb,
+    lay: &mut Layers,
+) -> Option<()> {
+    let d = skb.data;
+    let first = if raw {
+        match (skb.meta.protocol, d.first().map(|b| b >> 4)) {
             (p, _) if p != 0 => p,
             (_, Some(4)) => ETH_P_IP,
             (_, Some(6)) => ETH_P_IPV6,
             _ => return None,
-        };
-        (Layers::new(0, proto), proto)
+        }
     } else {
         // eth_type_trans: an 802.3 length field is no ethertype, and has no GRO handler.
         let et = be16(d, 12)?;
         if et < 0x0600 {
             return None;
         }
-        let mut l = Layers::new(14, et);
-        l.push(Kind::Mac, 0, 14)?;
-        (l, et)
+        lay.mac_len = 14;
+        lay.push(Kind::Mac, 0, 14)?;
+        et
     };
+    lay.protocol = first;
     // dev_gro_receive: an aggregated packet counts for its segments; only TCP ones that
     // did not come from an untrusted source may merge further.
     if skb.meta.is_gso() {
@@ -213,6 +314,7 @@ pub(crate) fn parse(skb: &Skb, raw: bool, cfg: Cfg<'_>, cb: &mut CsumCb) -> Opti
             lay.flush = true;
         }
     }
+    let mac_len = lay.mac_len();
     let mut w = Walk {
         skb,
         d,
@@ -221,16 +323,15 @@ pub(crate) fn parse(skb: &Skb, raw: bool, cfg: Cfg<'_>, cb: &mut CsumCb) -> Opti
         cfg,
         cb,
     };
-    w.run(first, lay.mac_len)?;
-    Some(w.lay)
+    w.run(first, mac_len)
 }
 
 /// The state of one walk.
 struct Walk<'a, 'c> {
-    skb: &'a Skb,
+    skb: &'a Pkt<'a>,
     d: &'a [u8],
     total: usize,
-    lay: Layers,
+    lay: &'a mut Layers,
     cfg: Cfg<'c>,
     cb: &'a mut CsumCb,
 }
@@ -293,7 +394,7 @@ impl<'a> Walk<'a, '_> {
         let proto = iph[9];
         // Only protocols with a GRO handler; no options (the first byte is exactly 0x45);
         // a good header checksum. Otherwise the packet goes up untouched.
-        if proto != IPPROTO_TCP && proto != IPPROTO_UDP {
+        if !has_handler(proto) {
             return None;
         }
         if iph[0] != 0x45 || !checksum::verify(iph) {
@@ -305,7 +406,7 @@ impl<'a> Walk<'a, '_> {
         let frag = u16::from_be_bytes([iph[6], iph[7]]);
         self.lay.flush |= tot_len != self.total - off || frag & IP_FLAGS_NOT_DF != 0;
         let i = self.lay.push(Kind::Ipv4, off, 20)?;
-        self.lay.net[usize::from(self.lay.encap)] = i;
+        self.lay.set_net(i);
         Some((off + 20, proto))
     }
 
@@ -327,21 +428,76 @@ impl<'a> Walk<'a, '_> {
             proto = opt[0];
             end += len;
         }
-        if proto != IPPROTO_TCP && proto != IPPROTO_UDP {
+        if !has_handler(proto) {
             return None;
         }
         let i = self.lay.push(Kind::Ipv6, off, end - off)?;
-        self.lay.net[usize::from(self.lay.encap)] = i;
+        self.lay.set_net(i);
         Some((end, proto))
     }
 
     fn transport(&mut self, proto: u8, off: usize) -> Option<AfterUdp> {
-        if proto == IPPROTO_TCP {
-            self.tcp(off)?;
-            Some(AfterUdp::Segment)
-        } else {
-            self.udp(off)
+        match proto {
+            IPPROTO_TCP => {
+                self.tcp(off)?;
+                Some(AfterUdp::Segment)
+            }
+            IPPROTO_UDP => self.udp(off),
+            IPPROTO_GRE => self.gre(off),
+            // ipip_gro_receive and its IPv6 twins: one level of tunnel only, then the inner
+            // IP handler.
+            _ => {
+                self.enter_ip_tunnel()?;
+                self.lay.push(Kind::IpInIp, off, 0)?;
+                let et = if proto == IPPROTO_IPIP {
+                    ETH_P_IP
+                } else {
+                    ETH_P_IPV6
+                };
+                Some(AfterUdp::Inner(et, off))
+            }
         }
+    }
+
+    /// Marks the packet as inside an IP tunnel (`NAPI_GRO_CB(skb)->encap_mark`); `None` if
+    /// it already is inside a tunnel (a second level is not aggregated).
+    fn enter_ip_tunnel(&mut self) -> Option<()> {
+        if self.lay.encap {
+            return None;
+        }
+        self.lay.encap = true;
+        Some(())
+    }
+
+    /// `gre_gro_receive`: version 0 with no flag but C (checksum) and K (key), a protocol type
+    /// with a handler (IPv4, IPv6, transparent Ethernet); a GRE checksum is verified like a
+    /// transport one, without pseudo-header. The flags, protocol and key must match between
+    /// packets of a flow (`same_flow`).
+    fn gre(&mut self, off: usize) -> Option<AfterUdp> {
+        let gh = self.d.get(off..off + 4)?;
+        let flags = u16::from_be_bytes([gh[0], gh[1]]);
+        let proto = u16::from_be_bytes([gh[2], gh[3]]);
+        if flags & !(GRE_CSUM | GRE_KEY) != 0 || !matches!(proto, ETH_P_IP | ETH_P_IPV6 | ETH_P_TEB)
+        {
+            return None;
+        }
+        self.enter_ip_tunnel()?;
+        let hlen =
+            4 + 4 * usize::from(flags & GRE_CSUM != 0) + 4 * usize::from(flags & GRE_KEY != 0);
+        self.d.get(off..off + hlen)?;
+        // "Don't bother verifying checksum if we're going to flush anyway."
+        if flags & GRE_CSUM != 0 && !self.lay.flush {
+            let (skb, total) = (self.skb, self.total);
+            let check = be16(self.d, off + 4)?;
+            let good =
+                || sum_range(skb, off, total - off, 0).is_some_and(|s| checksum::fold(s) == 0);
+            if !self.cb.validate(false, check, good) {
+                return None;
+            }
+            self.cb.try_convert();
+        }
+        self.lay.push(Kind::Gre, off, hlen)?;
+        Some(AfterUdp::Inner(proto, off + hlen))
     }
 
     /// The network header in front of the transport header being parsed.
@@ -349,7 +505,7 @@ impl<'a> Walk<'a, '_> {
         let d = self.d;
         self.lay
             .net_hdr(usize::from(self.lay.encap))
-            .and_then(|h| d.get(h.off..))
+            .and_then(|h| d.get(h.off()..))
             .unwrap_or_default()
     }
 
@@ -462,10 +618,23 @@ impl<'a> Walk<'a, '_> {
     }
 }
 
+/// GRE flag bits: checksum present, key present (`GRE_CSUM`, `GRE_KEY`).
+const GRE_CSUM: u16 = 0x8000;
+const GRE_KEY: u16 = 0x2000;
+
+/// Whether an IP protocol number has a GRO handler here (`inet_offloads[]`,
+/// `inet6_offloads[]`).
+fn has_handler(proto: u8) -> bool {
+    matches!(
+        proto,
+        IPPROTO_TCP | IPPROTO_UDP | IPPROTO_GRE | IPPROTO_IPIP | IPPROTO_IPV6
+    )
+}
+
 /// Verifies the transport checksum at `off` in software: everything to the end of the packet
 /// plus the pseudo-header (`skb_gro_checksum_validate` with `inet_gro_compute_pseudo` /
 /// `ip6_gro_compute_pseudo`).
-fn verify_l4(skb: &Skb, ip: &[u8], proto: u8, off: usize, total: usize) -> bool {
+fn verify_l4(skb: &Pkt<'_>, ip: &[u8], proto: u8, off: usize, total: usize) -> bool {
     let len = total - off;
     let ph = pseudo(ip, proto, len);
     sum_range(skb, off, len, ph).is_some_and(|s| checksum::fold(s) == 0)
@@ -483,11 +652,13 @@ pub(crate) fn same_flow(a: &Layers, ad: &[u8], b: &Layers, bd: &[u8]) -> bool {
         return false;
     }
     a.hdrs().iter().zip(b.hdrs()).all(|(x, y)| {
-        if x.kind != y.kind || (x.len != y.len && x.kind != Kind::Tcp) {
+        if x.kind != y.kind || (x.len() != y.len() && x.kind != Kind::Tcp) {
             return false;
         }
-        let (Some(hp), Some(hq)) = (ad.get(x.off..x.off + x.len), bd.get(y.off..y.off + y.len))
-        else {
+        let (Some(hp), Some(hq)) = (
+            ad.get(x.off()..x.off() + x.len()),
+            bd.get(y.off()..y.off() + y.len()),
+        ) else {
             return false;
         };
         match x.kind {
@@ -498,6 +669,12 @@ pub(crate) fn same_flow(a: &Layers, ad: &[u8], b: &Layers, bd: &[u8]) -> bool {
                 (word(hp) ^ word(hq)) & 0xf00f_ffff == 0 && hp[6] == hq[6] && hp[8..] == hq[8..]
             }
             Kind::TunnelUdp => hp[0..4] == hq[0..4] && (hp[6..8] == [0, 0]) == (hq[6..8] == [0, 0]),
+            // Flags and protocol, and the key (the last word when K is set), not the checksum.
+            Kind::Gre => {
+                hp[0..4] == hq[0..4]
+                    && (hp[0] & 0x20 == 0 || hp[hp.len() - 4..] == hq[hq.len() - 4..])
+            }
+            Kind::IpInIp => true,
             Kind::Tcp | Kind::Udp => hp[0..4] == hq[0..4],
         }
     })
@@ -514,19 +691,29 @@ mod tests {
 
     #[test]
     fn short_and_unknown_frames_have_no_layers() {
-        let cfg = Cfg {
-            udp_gro: UdpGro::Off,
-            tunnels: &[],
+        let walks = |v: Vec<u8>, raw: bool| {
+            let cfg = Cfg {
+                udp_gro: UdpGro::Off,
+                tunnels: &[],
+            };
+            let mut cb = CsumCb::new(IpSummed::None);
+            parse(
+                &Pkt::of(&skb(v)),
+                raw,
+                cfg,
+                &mut cb,
+                &mut Layers::EMPTY.clone(),
+            )
+            .is_some()
         };
-        let mut cb = CsumCb::new(IpSummed::None);
-        assert!(parse(&skb(vec![0; 10]), false, cfg, &mut cb).is_none());
+        assert!(!walks(vec![0; 10], false));
         let mut arp = vec![0u8; 60];
         arp[12] = 0x08;
         arp[13] = 0x06;
-        assert!(parse(&skb(arp), false, cfg, &mut cb).is_none());
+        assert!(!walks(arp, false));
         let mut len8023 = vec![0u8; 60];
         len8023[13] = 46;
-        assert!(parse(&skb(len8023), false, cfg, &mut cb).is_none());
-        assert!(parse(&skb(vec![0x45; 3]), true, cfg, &mut cb).is_none());
+        assert!(!walks(len8023, false));
+        assert!(!walks(vec![0x45; 3], true));
     }
 }

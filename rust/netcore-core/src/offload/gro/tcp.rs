@@ -3,7 +3,7 @@
 //! `tcp_gro_complete`.
 
 use super::ip::{network_flush, put16};
-use super::parse::{Hdr, Layers};
+use super::parse::Hdr;
 use super::{Held, Seg, Verdict};
 use crate::checksum;
 use crate::skb::GsoType;
@@ -26,7 +26,7 @@ fn be32(d: &[u8], at: usize) -> u32 {
 
 /// `tcp_gro_receive`: decides, for a new segment and the held packet `p` of its flow (if
 /// any), whether it merges, whether `p` must be completed now (`pp`), and whether the new
-/// segment must go up unheld (`lay.flush`).
+/// segment must go up unheld ([`Verdict::flush`]).
 ///
 /// With a held packet, nothing merges when: the new segment has CWR; the flag word (data
 /// offset, reserved bits, flags except CWR/FIN/PSH, and the window) differs; the ACK number
@@ -35,14 +35,21 @@ fn be32(d: &[u8], at: usize) -> u32 {
 /// first payload, `gso_size`), or empty; its sequence number does not follow the held
 /// payload; or `skb_gro_receive` refuses it (size limit, packet flagged). After the merge
 /// attempt (`out_check_final`), a segment shorter than the MSS (than 1 byte when nothing
-/// merged) or with URG, PSH, RST, SYN or FIN ends the flow: merged, `p` is completed with it;
-/// not merged, it goes up alone. A held packet that did not get the segment is completed.
-pub(crate) fn gro_receive(p: Option<&mut Held>, seg: &Seg<'_>, lay: &mut Layers) -> Verdict {
-    let d = seg.skb.data();
+/// merged) or with URG, PSH, RST, SYN, FIN or CWR ends the flow: merged, `p` is completed with
+/// it; not merged, it goes up alone. A held packet that did not get the segment is completed.
+///
+/// CWR: Linux 6.18 (checked against the running kernel) never holds a segment with CWR, so
+/// it goes up alone, after the held packet of its flow; older kernels held it as the head of
+/// an `SKB_GSO_TCP_ECN` train. A packet that arrives already aggregated with CWR still
+/// completes as `TCP_ECN`.
+pub(crate) fn gro_receive(p: Option<&mut Held>, seg: &Seg<'_>) -> Verdict {
+    let (d, lay) = (seg.d, seg.lay);
     let h = lay.l4();
-    let Some(th) = d.get(h.off..h.off + h.len) else {
-        lay.flush = true;
-        return Verdict::default();
+    let Some(th) = d.get(h.off()..h.off() + h.len()) else {
+        return Verdict {
+            flush: true,
+            ..Verdict::default()
+        };
     };
     let flags = be32(th, 12);
     let len = lay.gro_len;
@@ -53,13 +60,13 @@ pub(crate) fn gro_receive(p: Option<&mut Held>, seg: &Seg<'_>, lay: &mut Layers)
         let mut flush = network_flush(p, lay, d);
         let pd = p.skb.data();
         let ph = p.lay.l4();
-        let th2 = pd.get(ph.off..).unwrap_or_default();
+        let th2 = pd.get(ph.off()..).unwrap_or_default();
         flush |= flags & CWR != 0;
         flush |= (flags ^ be32(th2, 12)) & !(CWR | FIN | PSH) != 0;
         flush |= th.get(8..12) != th2.get(8..12);
         // Options, compared over the new segment's header length (a different length
         // already shows in the flag word).
-        flush |= th.get(20..) != th2.get(20..h.len);
+        flush |= th.get(20..) != th2.get(20..h.len());
         let pmss = p.mss;
         flush |= match lay.gso_size {
             Some(g) => pmss != usize::from(g),
@@ -80,11 +87,11 @@ pub(crate) fn gro_receive(p: Option<&mut Held>, seg: &Seg<'_>, lay: &mut Layers)
         Some(g) => len != usize::from(lay.count) * usize::from(g),
         None => len < mss,
     };
-    flush |= flags & (URG | PSH | RST | SYN | FIN) != 0;
-    lay.flush |= flush;
+    flush |= flags & (URG | PSH | RST | SYN | FIN | CWR) != 0;
     Verdict {
         pp: found && (!merged || flush),
         merged,
+        flush,
     }
 }
 
@@ -100,13 +107,13 @@ pub(crate) fn complete(
     tcp_or: u8,
     fixedid: bool,
 ) -> GsoType {
-    let len = total - th.off;
-    let ip_bytes = buf.get(ip.off..).unwrap_or_default();
+    let len = total - th.off();
+    let ip_bytes = buf.get(ip.off()..).unwrap_or_default();
     let v6 = ip_bytes.first().is_some_and(|b| b >> 4 == 6);
     let ph = super::cb::pseudo(ip_bytes, 6, len);
-    put16(buf, th.off + 16, !checksum::fold(ph));
+    put16(buf, th.off() + 16, !checksum::fold(ph));
     let mut cwr = false;
-    if let Some(f) = buf.get_mut(th.off + 13) {
+    if let Some(f) = buf.get_mut(th.off() + 13) {
         *f |= tcp_or;
         cwr = *f & 0x80 != 0;
     }

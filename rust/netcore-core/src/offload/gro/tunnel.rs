@@ -41,12 +41,14 @@ pub(crate) fn geneve(d: &[u8], off: usize) -> Option<(u16, usize)> {
 /// pseudo-header sum (completed later from it, local checksum offload), and the GSO type is
 /// `SKB_GSO_UDP_TUNNEL_CSUM` or `SKB_GSO_UDP_TUNNEL`.
 pub(crate) fn complete_udp(buf: &mut [u8], uh: Hdr, ip: Hdr, total: usize) -> GsoType {
-    let len = total - uh.off;
-    put16(buf, uh.off + 4, u16::try_from(len).unwrap_or(0));
-    let check = buf.get(uh.off + 6..uh.off + 8).is_some_and(|c| c != [0, 0]);
+    let len = total - uh.off();
+    put16(buf, uh.off() + 4, u16::try_from(len).unwrap_or(0));
+    let check = buf
+        .get(uh.off() + 6..uh.off() + 8)
+        .is_some_and(|c| c != [0, 0]);
     if check {
-        let ph = pseudo(buf.get(ip.off..).unwrap_or_default(), 17, len);
-        put16(buf, uh.off + 6, !checksum::fold(ph));
+        let ph = pseudo(buf.get(ip.off()..).unwrap_or_default(), 17, len);
+        put16(buf, uh.off() + 6, !checksum::fold(ph));
         GsoType::UDP_TUNNEL_CSUM
     } else {
         GsoType::UDP_TUNNEL

@@ -5,7 +5,7 @@
 
 use super::cb::{incr_unnecessary, pseudo};
 use super::ip::{network_flush, put16};
-use super::parse::{Hdr, Layers};
+use super::parse::Hdr;
 use super::{Held, Seg, Verdict};
 use crate::checksum::{self, IpSummed};
 use crate::skb::GsoType;
@@ -38,26 +38,21 @@ fn summed_kind(s: IpSummed) -> (u8, u8) {
 /// same checksum state, else it goes up alone — and the held packet is completed when the
 /// merge failed (`skb_gro_receive`: size limit), when the datagram was shorter than the first
 /// (it ends the train), or when it holds [`UDP_GRO_CNT_MAX`] datagrams.
-pub(crate) fn gro_receive(
-    p: Option<&mut Held>,
-    seg: &Seg<'_>,
-    lay: &mut Layers,
-    summed: IpSummed,
-) -> Verdict {
+pub(crate) fn gro_receive(p: Option<&mut Held>, seg: &Seg<'_>, summed: IpSummed) -> Verdict {
     let Some(p) = p else {
         return Verdict::default();
     };
+    let (d, lay) = (seg.d, seg.lay);
     if lay.is_flist != p.lay.is_flist {
-        lay.flush = true;
         return Verdict {
             pp: true,
             merged: false,
+            flush: true,
         };
     }
-    let d = seg.skb.data();
     let flush = network_flush(p, lay, d);
-    let ulen = be16(d, lay.l4().off + 4);
-    let ulen2 = be16(p.skb.data(), p.lay.l4().off + 4);
+    let ulen = be16(d, lay.l4().off() + 4);
+    let ulen2 = be16(p.skb.data(), p.lay.l4().off() + 4);
     let mut pp = false;
     let mut merged = false;
     let mut failed = false;
@@ -65,8 +60,10 @@ pub(crate) fn gro_receive(
         pp = true;
     } else {
         if lay.is_flist && summed_kind(summed) != summed_kind(p.skb.meta.ip_summed) {
-            lay.flush = true;
-            return Verdict::default();
+            return Verdict {
+                flush: true,
+                ..Verdict::default()
+            };
         }
         merged = if lay.is_flist {
             seg.gro_receive_list(p)
@@ -78,7 +75,11 @@ pub(crate) fn gro_receive(
     if failed || ulen != ulen2 || p.count >= UDP_GRO_CNT_MAX {
         pp = true;
     }
-    Verdict { pp, merged }
+    Verdict {
+        pp,
+        merged,
+        flush: false,
+    }
 }
 
 /// `udp4_gro_complete` / `udp6_gro_complete`: the length covers the merged datagram. A
@@ -95,8 +96,8 @@ pub(crate) fn complete(
     flist: bool,
     summed: IpSummed,
 ) -> (GsoType, bool, IpSummed) {
-    let len = total - uh.off;
-    put16(buf, uh.off + 4, u16::try_from(len).unwrap_or(0));
+    let len = total - uh.off();
+    put16(buf, uh.off() + 4, u16::try_from(len).unwrap_or(0));
     if flist {
         return (
             GsoType::FRAGLIST | GsoType::UDP_L4,
@@ -104,9 +105,9 @@ pub(crate) fn complete(
             incr_unnecessary(summed),
         );
     }
-    if be16(buf, uh.off + 6) != 0 {
-        let ph = pseudo(buf.get(ip.off..).unwrap_or_default(), 17, len);
-        put16(buf, uh.off + 6, !checksum::fold(ph));
+    if be16(buf, uh.off() + 6) != 0 {
+        let ph = pseudo(buf.get(ip.off()..).unwrap_or_default(), 17, len);
+        put16(buf, uh.off() + 6, !checksum::fold(ph));
     }
     (GsoType::UDP_L4, true, summed)
 }
