@@ -203,3 +203,7 @@ def test_bench_offload_compares_strategies(tmp_path: Path) -> None:
     assert rows["TSO (device segments)"]["packets_out"] == 1
     assert rows["software GSO, MSS 1448, software checksums"]["packets_out"] == 12
     assert rows["software GSO, MSS 1448, offloaded checksums"]["packets_out"] == 12
+    # One flow: every queue count merges it into one super-packet out of the TSO device.
+    queue_rows = [r for r in rows.values() if r["stage"] == "queues"]
+    assert len(queue_rows) == 3
+    assert all(r["packets_out"] == 1 and r["segs_max"] == 12 for r in queue_rows)

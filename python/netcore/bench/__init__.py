@@ -49,6 +49,7 @@ def offload_strategies(
     budgets: tuple[int, ...] = (8, 64, 256),
     flush_timeouts_ns: tuple[int, ...] = (0, 1_000_000),
     mss: int = 1448,
+    queues: tuple[int, ...] = (1, 2, 4),
 ) -> list[Strategy]:
     """Runs the capture through each receive and transmit strategy and measures each.
 
@@ -57,6 +58,11 @@ def offload_strategies(
     stack hands it the super-packets), then software GSO by ``mss`` with checksums computed
     in software and with checksums offloaded to the device (segments left with the
     pseudo-header seed: the difference is the cost of software checksumming).
+
+    Queues: the whole receive path replayed through a stack whose input device has
+    ``queues`` RSS queues (one GRO table and worker each) and forwards to a TSO device, so
+    what leaves shows how well GRO still coalesces when flows are spread over queues, and
+    how evenly RSS spreads them (the imbalance, busiest queue over the mean).
     """
     n_in = sum(len(b) for b in Capture(path))
     out: list[Strategy] = []
@@ -114,4 +120,35 @@ def offload_strategies(
                     elapsed,
                     len(supers),
                 )
+        for q in queues:
+            out.append(_replay_strategy(path, q, n_in))
     return out
+
+
+def _replay_strategy(path: str | Path, queues: int, n_in: int) -> Strategy:
+    from netcore.namespace import Namespace
+    from netcore.stack import Features
+
+    ns = Namespace()
+    ns.add_device("eth0", rx_queues=queues)
+    ns.add_device("wan0", features=Features(tso=True))
+    ns.routes.add("0.0.0.0/0", dev="wan0")
+    ns.routes.add("::/0", dev="wan0")
+    report, elapsed = _timed(lambda: ns.replay(path, into="eth0"))
+    hist = report.devices.get("wan0", {}).get("tx_segs", [])
+    segs = np.repeat(np.arange(len(hist)), hist) if hist else np.ones(1, dtype=np.int64)
+    sent = max(int(segs.size), 1)
+    return Strategy(
+        f"GRO, {queues} RSS queue{'s' if queues > 1 else ''} (replay; imbalance "
+        f"{report.queue_imbalance('eth0'):.2f})",
+        "queues",
+        n_in,
+        int(segs.size),
+        float(segs.sum() / sent),
+        float(segs.mean()) if segs.size else 1.0,
+        float(np.percentile(segs, 50)),
+        float(np.percentile(segs, 99)),
+        int(segs.max()),
+        elapsed * 1e9 / max(n_in, 1),
+        n_in / elapsed / 1e6 if elapsed else 0.0,
+    )

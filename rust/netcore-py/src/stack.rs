@@ -529,6 +529,7 @@ fn report_dict<'py>(py: Python<'py>, r: &Report) -> PyResult<Bound<'py, PyDict>>
         }
         dd.set_item("backlog", backlog)?;
         dd.set_item("tx_queues", c.tx_queues.clone())?;
+        dd.set_item("tx_segs", c.tx_segs.clone())?;
         devices.set_item(name, dd)?;
     }
     d.set_item("devices", devices)?;

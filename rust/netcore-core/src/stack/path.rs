@@ -499,6 +499,11 @@ impl<'s> Worker<'s> {
             let (dst, src) = p.macs.unwrap_or(([0; 6], [0; 6]));
             let src = dev.mac.unwrap_or(src);
             let was_gso = skb.meta.is_gso();
+            let segs = usize::from(skb.meta.gso.segs.max(1)).min(MAX_SEGS_BUCKET);
+            if c.tx_segs.len() <= segs {
+                c.tx_segs.resize(segs + 1, 0);
+            }
+            c.tx_segs[segs] += 1;
             // netdev_pick_tx: XPS for this worker, else skb_tx_hash (a forwarded packet keeps
             // the number of the queue it came in on).
             let rx_queue = (skb.meta.iif != 0).then_some(skb.meta.queue_mapping);
@@ -544,6 +549,12 @@ impl<'s> Worker<'s> {
             d.tx_queues.resize(c.tx_queues.len(), 0);
         }
         for (a, b) in d.tx_queues.iter_mut().zip(&c.tx_queues) {
+            *a += b;
+        }
+        if d.tx_segs.len() < c.tx_segs.len() {
+            d.tx_segs.resize(c.tx_segs.len(), 0);
+        }
+        for (a, b) in d.tx_segs.iter_mut().zip(&c.tx_segs) {
             *a += b;
         }
         if sent > 0 {
@@ -988,6 +999,9 @@ fn error_name(err: &[u8]) -> &'static str {
         _ => "other",
     }
 }
+
+/// Last slot of the segments-per-packet histogram (64 and more).
+const MAX_SEGS_BUCKET: usize = 64;
 
 /// Bytes of a forwarded packet made writable for its TTL (and later header rewrites): the
 /// largest IPv4 header and TCP header together.

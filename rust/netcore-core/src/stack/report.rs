@@ -66,6 +66,9 @@ pub struct DeviceCounters {
     pub backlog: Vec<QueueCounters>,
     /// Frames sent per transmit queue.
     pub tx_queues: Vec<u64>,
+    /// Packets handed to the device by the number of segments they carry (index 1 for a
+    /// plain packet; the last slot counts 64 and more): the distribution of super-packets.
+    pub tx_segs: Vec<u64>,
 }
 
 /// Counters of one hook entry (a Python hook or a ruleset attached at a hook point).
@@ -229,6 +232,12 @@ impl Report {
                 mine.tx_queues.resize(d.tx_queues.len(), 0);
             }
             for (m, n) in mine.tx_queues.iter_mut().zip(&d.tx_queues) {
+                *m += n;
+            }
+            if mine.tx_segs.len() < d.tx_segs.len() {
+                mine.tx_segs.resize(d.tx_segs.len(), 0);
+            }
+            for (m, n) in mine.tx_segs.iter_mut().zip(&d.tx_segs) {
                 *m += n;
             }
         }
