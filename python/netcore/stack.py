@@ -306,15 +306,23 @@ class HookRegistry:
         n = len(batch)
         errors: list[int] = []
         if h.per_packet:
-            verdicts = [ACCEPT] * n
-            for i in range(n):
+            fn = h.fn
+            verdicts: list[object] = [ACCEPT] * n
+            i = 0
+            # The try is outside the loop (it costs nothing until something raises); after an
+            # exception the loop resumes at the next packet.
+            while i < n:
                 try:
-                    v = h.fn(HookPacket(batch, i))
-                    verdicts[i] = ACCEPT if v is None else int(v)  # type: ignore[call-overload]
+                    while i < n:
+                        v = fn(HookPacket(batch, i))
+                        if v is not None:
+                            verdicts[i] = v
+                        i += 1
                 except Exception as e:
                     verdicts[i] = self._on_error(h, e, int(batch.index[i]), point)
                     errors.append(i)
-            return verdicts, batch._edits, errors
+                    i += 1
+            return verdicts, batch._edits, errors  # type: ignore[return-value]
         try:
             return _verdicts(h.fn(batch), n, h.name), batch._edits, errors
         except Exception as e:
