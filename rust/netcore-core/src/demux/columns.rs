@@ -35,10 +35,24 @@ macro_rules! columns {
                 Columns { $( $name: Vec::with_capacity(n), )* }
             }
 
+            /// `n` rows holding the defaults of [`Row`], to be filled in place (each column is
+            /// one fill, which is cheaper than pushing every field of every row).
+            #[must_use]
+            pub fn with_defaults(n: usize) -> Self {
+                let d = Row::default();
+                Columns { $( $name: vec![d.$name; n], )* }
+            }
+
             /// Appends a row.
             #[inline]
             pub fn push(&mut self, r: &Row) {
                 $( self.$name.push(r.$name); )*
+            }
+
+            /// Whether every column has a row `i`.
+            #[must_use]
+            pub fn has_row(&self, i: usize) -> bool {
+                true $( && i < self.$name.len() )*
             }
 
             /// Row `i`, if present.
@@ -50,7 +64,34 @@ macro_rules! columns {
                 Some(Row { $( $name: self.$name[i], )* })
             }
         }
+
+        /// Mutable access to the fields of one row, wherever the row is stored: the
+        /// dissector fills a [`Row`] or a row of [`Columns`] in place through it.
+        pub(super) trait RowMut {
+            $( fn $name(&mut self) -> &mut $ty; )*
+        }
+
+        impl RowMut for Row {
+            $( #[inline] fn $name(&mut self) -> &mut $ty { &mut self.$name } )*
+        }
+
+        impl RowMut for ColumnsRow<'_> {
+            $( #[inline] fn $name(&mut self) -> &mut $ty { &mut self.cols.$name[self.i] } )*
+        }
     };
+}
+
+/// Row `i` of columns whose every column has a row `i` (see [`ColumnsRow::new`]).
+pub(super) struct ColumnsRow<'a> {
+    cols: &'a mut Columns,
+    i: usize,
+}
+
+impl<'a> ColumnsRow<'a> {
+    /// Row `i` of `cols`, if every column has one.
+    pub(super) fn new(cols: &'a mut Columns, i: usize) -> Option<Self> {
+        cols.has_row(i).then_some(ColumnsRow { cols, i })
+    }
 }
 
 columns! {

@@ -6,7 +6,7 @@
 //! validates them, and a packet whose own lengths are inconsistent is marked malformed with the
 //! kernel's drop reason; a packet merely cut by the capture's snaplen is marked truncated.
 
-use super::columns::{MAX_LAYERS, NONE16, Row};
+use super::columns::{Columns, ColumnsRow, MAX_LAYERS, NONE16, Row, RowMut};
 use super::table::{Encap, Tables};
 use crate::capture::LinkType;
 use crate::drop_reason::DropReason;
@@ -50,12 +50,13 @@ enum Next {
     Done,
 }
 
-struct Walk<'a> {
+struct Walk<'a, R: RowMut> {
     pkt: &'a [u8],
     /// The capture holds fewer bytes than the wire carried.
     cut: bool,
     tables: &'a Tables,
-    row: Row,
+    /// Where the fields go: a [`Row`], or a row of [`Columns`] holding the defaults.
+    row: R,
     /// Encapsulation depth: 0 outer packet, 1 the first tunnel's inner packet, …
     depth: u8,
     /// Inside the datagram quoted by an ICMP error: headers may be partial, lengths lie.
@@ -67,11 +68,32 @@ struct Walk<'a> {
 /// Dissects one packet.
 #[must_use]
 pub fn dissect(pkt: &[u8], wirelen: u32, linktype: u16, tables: &Tables) -> Row {
+    walk(pkt, wirelen, linktype, tables, Row::default())
+}
+
+/// Dissects one packet into row `i` of `cols`, which holds the defaults of [`Row`]; does
+/// nothing when `cols` has no row `i`.
+pub(super) fn dissect_into(
+    pkt: &[u8],
+    wirelen: u32,
+    linktype: u16,
+    tables: &Tables,
+    cols: &mut Columns,
+    i: usize,
+) {
+    if let Some(row) = ColumnsRow::new(cols, i) {
+        walk(pkt, wirelen, linktype, tables, row);
+    }
+}
+
+/// Walks one packet, filling `row`, which holds the defaults of [`Row`].
+#[inline]
+fn walk<R: RowMut>(pkt: &[u8], wirelen: u32, linktype: u16, tables: &Tables, row: R) -> R {
     let mut w = Walk {
         pkt,
         cut: (pkt.len() as u64) < u64::from(wirelen),
         tables,
-        row: Row::default(),
+        row,
         depth: 0,
         quoted: false,
         have_l3: false,
@@ -99,10 +121,10 @@ pub fn dissect(pkt: &[u8], wirelen: u32, linktype: u16, tables: &Tables) -> Row 
     w.row
 }
 
-impl Walk<'_> {
+impl<R: RowMut> Walk<'_, R> {
     /// Records a layer; false when the layer list is full (dissection stops there).
     fn layer(&mut self, l: Layer, off: usize) -> bool {
-        let n = usize::from(self.row.nlayers);
+        let n = usize::from(*self.row.nlayers());
         // A header with no captured byte is not recorded: there is nothing of it to show.
         if off >= self.pkt.len() {
             return false;
@@ -113,9 +135,9 @@ impl Walk<'_> {
         if n >= MAX_LAYERS || off == NONE16 {
             return false;
         }
-        self.row.layers[n] = l as u8;
-        self.row.layer_off[n] = off;
-        self.row.nlayers += 1;
+        self.row.layers()[n] = l as u8;
+        self.row.layer_off()[n] = off;
+        *self.row.nlayers() += 1;
         true
     }
 
@@ -124,7 +146,7 @@ impl Walk<'_> {
         if self.quoted {
             // ICMP errors quote only the start of a datagram: running out is expected.
         } else if self.cut {
-            self.row.truncated = true;
+            *self.row.truncated() = true;
         } else {
             self.malformed(DropReason::PktTooSmall);
         }
@@ -141,9 +163,9 @@ impl Walk<'_> {
     }
 
     fn malformed(&mut self, reason: DropReason) -> Next {
-        if !self.row.malformed && !self.quoted {
-            self.row.malformed = true;
-            self.row.drop_reason = reason as u16;
+        if !*self.row.malformed() && !self.quoted {
+            *self.row.malformed() = true;
+            *self.row.drop_reason() = reason as u16;
         }
         Next::Done
     }
@@ -237,10 +259,10 @@ impl Walk<'_> {
                 return Next::Done;
             }
             if self.depth == 0 && !self.quoted {
-                if self.row.vlan_depth == 0 {
-                    self.row.vlan = tci & 0x0fff;
+                if *self.row.vlan_depth() == 0 {
+                    *self.row.vlan() = tci & 0x0fff;
                 }
-                self.row.vlan_depth += 1;
+                *self.row.vlan_depth() += 1;
             }
             tags += 1;
             t = inner;
@@ -285,10 +307,10 @@ impl Walk<'_> {
         if self.quoted {
             return;
         }
-        if self.depth == 0 && self.row.ethertype == 0 {
-            self.row.ethertype = t;
-        } else if self.depth == 1 && self.row.inner_ethertype == 0 {
-            self.row.inner_ethertype = t;
+        if self.depth == 0 && *self.row.ethertype() == 0 {
+            *self.row.ethertype() = t;
+        } else if self.depth == 1 && *self.row.inner_ethertype() == 0 {
+            *self.row.inner_ethertype() = t;
         }
     }
 
@@ -322,12 +344,12 @@ impl Walk<'_> {
         }
         if self.depth == 0 && !self.have_l3 {
             self.have_l3 = true;
-            self.row.l3_off = u16::try_from(off).unwrap_or(NONE16);
-            self.row.ip_version = version;
-        } else if self.depth == 1 && self.row.inner_l3_off == NONE16 {
-            self.row.inner_l3_off = u16::try_from(off).unwrap_or(NONE16);
-            if self.row.inner_ethertype == 0 {
-                self.row.inner_ethertype = if version == 4 { 0x0800 } else { 0x86dd };
+            *self.row.l3_off() = u16::try_from(off).unwrap_or(NONE16);
+            *self.row.ip_version() = version;
+        } else if self.depth == 1 && *self.row.inner_l3_off() == NONE16 {
+            *self.row.inner_l3_off() = u16::try_from(off).unwrap_or(NONE16);
+            if *self.row.inner_ethertype() == 0 {
+                *self.row.inner_ethertype() = if version == 4 { 0x0800 } else { 0x86dd };
             }
         }
     }
@@ -399,16 +421,16 @@ impl Walk<'_> {
         let src = be32(pkt, off + 12).unwrap_or(0);
         let dst = be32(pkt, off + 16).unwrap_or(0);
         if self.outer() {
-            self.row.ttl = pkt.get(off + 8).copied().unwrap_or(0);
-            self.row.src4 = src;
-            self.row.dst4 = dst;
-            self.row.l4proto = proto;
-            self.row.frag = if offset != 0 { 2 } else { u8::from(more) };
-            self.row.payload_len = total.saturating_sub(hlen) as u32;
-        } else if self.depth == 1 && !self.quoted && self.row.inner_src4 == 0 {
-            self.row.inner_src4 = src;
-            self.row.inner_dst4 = dst;
-            self.row.inner_l4proto = proto;
+            *self.row.ttl() = pkt.get(off + 8).copied().unwrap_or(0);
+            *self.row.src4() = src;
+            *self.row.dst4() = dst;
+            *self.row.l4proto() = proto;
+            *self.row.frag() = if offset != 0 { 2 } else { u8::from(more) };
+            *self.row.payload_len() = total.saturating_sub(hlen) as u32;
+        } else if self.depth == 1 && !self.quoted && *self.row.inner_src4() == 0 {
+            *self.row.inner_src4() = src;
+            *self.row.inner_dst4() = dst;
+            *self.row.inner_l4proto() = proto;
         }
         // Fragments carry no transport header to demultiplex until reassembled (ip_defrag
         // runs before the protocol handler); only a first fragment has one, and it is not
@@ -470,9 +492,9 @@ impl Walk<'_> {
         src.copy_from_slice(&pkt[off + 8..off + 24]);
         dst.copy_from_slice(&pkt[off + 24..off + 40]);
         if self.outer() {
-            self.row.ttl = pkt[off + 7];
-            self.row.src6 = src;
-            self.row.dst6 = dst;
+            *self.row.ttl() = pkt[off + 7];
+            *self.row.src6() = src;
+            *self.row.dst6() = dst;
         }
         let end = if self.quoted {
             pkt.len()
@@ -529,8 +551,8 @@ impl Walk<'_> {
                 };
                 let (offset, more) = (fo >> 3, fo & 1 != 0);
                 if self.outer() {
-                    self.row.frag = if offset != 0 { 2 } else { u8::from(more) };
-                    self.row.l4proto = next;
+                    *self.row.frag() = if offset != 0 { 2 } else { u8::from(more) };
+                    *self.row.l4proto() = next;
                 }
                 if offset != 0 || more {
                     return Next::Done;
@@ -546,24 +568,24 @@ impl Walk<'_> {
 
     fn upper6(&mut self, nh: u8, off: usize, end: usize) -> Next {
         if self.outer() {
-            self.row.l4proto = nh;
-            self.row.payload_len = end.saturating_sub(off) as u32;
-        } else if self.depth == 1 && !self.quoted && self.row.inner_l4proto == 0 {
-            self.row.inner_l4proto = nh;
+            *self.row.l4proto() = nh;
+            *self.row.payload_len() = end.saturating_sub(off) as u32;
+        } else if self.depth == 1 && !self.quoted && *self.row.inner_l4proto() == 0 {
+            *self.row.inner_l4proto() = nh;
         }
         Next::L4(nh, off, end, true)
     }
 
     fn note_l4(&mut self, off: usize, payload: usize, sport: u16, dport: u16) {
         if self.outer() {
-            self.row.l4_off = u16::try_from(off).unwrap_or(NONE16);
-            self.row.payload_off = u16::try_from(payload).unwrap_or(NONE16);
-            self.row.sport = sport;
-            self.row.dport = dport;
-        } else if self.depth == 1 && !self.quoted && self.row.inner_l4_off == NONE16 {
-            self.row.inner_l4_off = u16::try_from(off).unwrap_or(NONE16);
-            self.row.inner_sport = sport;
-            self.row.inner_dport = dport;
+            *self.row.l4_off() = u16::try_from(off).unwrap_or(NONE16);
+            *self.row.payload_off() = u16::try_from(payload).unwrap_or(NONE16);
+            *self.row.sport() = sport;
+            *self.row.dport() = dport;
+        } else if self.depth == 1 && !self.quoted && *self.row.inner_l4_off() == NONE16 {
+            *self.row.inner_l4_off() = u16::try_from(off).unwrap_or(NONE16);
+            *self.row.inner_sport() = sport;
+            *self.row.inner_dport() = dport;
         }
     }
 
@@ -571,9 +593,9 @@ impl Walk<'_> {
         if self.depth >= MAX_DEPTH {
             return false;
         }
-        if self.depth == 0 && !self.quoted && self.row.tunnel == 0 {
-            self.row.tunnel = kind as u8;
-            self.row.vni = vni;
+        if self.depth == 0 && !self.quoted && *self.row.tunnel() == 0 {
+            *self.row.tunnel() = kind as u8;
+            *self.row.vni() = vni;
         }
         if !self.quoted {
             self.depth += 1;
@@ -611,12 +633,12 @@ impl Walk<'_> {
                 }
                 self.note_l4(off, off + doff, sport, dport);
                 if self.outer() {
-                    self.row.seq = be32(pkt, off + 4).unwrap_or(0);
-                    self.row.ack = be32(pkt, off + 8).unwrap_or(0);
-                    self.row.tcp_flags =
+                    *self.row.seq() = be32(pkt, off + 4).unwrap_or(0);
+                    *self.row.ack() = be32(pkt, off + 8).unwrap_or(0);
+                    *self.row.tcp_flags() =
                         u16::from(pkt[off + 13]) | (u16::from(pkt[off + 12] & 0x01) << 8);
-                    self.row.window = be16(pkt, off + 14).unwrap_or(0);
-                    self.row.payload_len = (room - doff) as u32;
+                    *self.row.window() = be16(pkt, off + 14).unwrap_or(0);
+                    *self.row.payload_len() = (room - doff) as u32;
                 }
                 if pkt.len() < off + doff {
                     return self.short();
@@ -644,7 +666,7 @@ impl Walk<'_> {
                 }
                 self.note_l4(off, off + 8, sport, dport);
                 if self.outer() {
-                    self.row.payload_len = (ulen - 8) as u32;
+                    *self.row.payload_len() = (ulen - 8) as u32;
                 }
                 let end = off + ulen;
                 match self.tables.encap(dport) {
@@ -673,7 +695,7 @@ impl Walk<'_> {
                 let ty = pkt[off];
                 self.note_l4(off, off + 8, 0, 0);
                 if self.outer() {
-                    self.row.payload_len = room.saturating_sub(8) as u32;
+                    *self.row.payload_len() = room.saturating_sub(8) as u32;
                 }
                 // Error messages quote the invoking datagram after 8 bytes (RFC 792, RFC 4443).
                 let error = if proto == 1 {
@@ -704,7 +726,7 @@ impl Walk<'_> {
                 let (sport, dport) = (be16(pkt, off).unwrap_or(0), be16(pkt, off + 2).unwrap_or(0));
                 self.note_l4(off, off + 12, sport, dport);
                 if self.outer() {
-                    self.row.payload_len = room.saturating_sub(12) as u32;
+                    *self.row.payload_len() = room.saturating_sub(12) as u32;
                 }
                 Next::Done
             }
@@ -720,7 +742,7 @@ impl Walk<'_> {
                     return self.malformed(DropReason::PktTooSmall);
                 }
                 if self.outer() {
-                    self.row.l4proto = next;
+                    *self.row.l4proto() = next;
                 }
                 Next::L4(next, off + hlen, end, v6)
             }
@@ -839,5 +861,334 @@ impl Walk<'_> {
             0x6558 => Next::Ether(off + hlen),
             t => Next::EtherType(t, off + hlen),
         }
+    }
+}
+
+/// What [`dissect_plain`] reads of a plain packet before writing any of it.
+struct Plain<'a> {
+    /// VLAN ID of the one 802.1Q tag.
+    vlan: Option<u16>,
+    ethertype: u16,
+    l3: usize,
+    net: PlainNet<'a>,
+    /// Transport header offset, payload offset, source and destination ports, payload length.
+    l4: usize,
+    payload: usize,
+    ports: (u16, u16),
+    payload_len: u32,
+    /// TCP sequence, acknowledgement, flags and window.
+    tcp: Option<(u32, u32, u16, u16)>,
+}
+
+/// The network layer of a plain packet.
+struct PlainNet<'a> {
+    /// The IPv4 or IPv6 header (20 or 40 bytes).
+    hdr: &'a [u8],
+    /// Offset of the transport header, and the end of the IP payload.
+    l4: usize,
+    end: usize,
+    proto: u8,
+}
+
+/// Dissects the common packet — Ethernet, at most one 802.1Q tag, IPv4 (not a fragment) or
+/// IPv6 without extension headers, TCP or UDP (not a tunnel port), every length consistent
+/// and every byte captured — straight into row `i` of `cols`, which holds the defaults of
+/// [`Row`]. Returns false, having written nothing, for any other packet (then the general
+/// walker takes it). For the packets it takes it writes what [`dissect`] gives, which a test
+/// checks on mutated packets.
+#[inline]
+pub(super) fn dissect_plain(
+    pkt: &[u8],
+    wirelen: u32,
+    linktype: u16,
+    tables: &Tables,
+    cols: &mut Columns,
+    i: usize,
+) -> bool {
+    // Cut packets, oversized ones (offsets beyond u16) and other link types take the walker.
+    if LinkType(linktype) != LinkType::ETHERNET
+        || pkt.len() as u64 != u64::from(wirelen)
+        || pkt.len() >= usize::from(NONE16)
+        || !cols.has_row(i)
+    {
+        return false;
+    }
+    let Some(p) = read_plain(pkt, tables) else {
+        return false;
+    };
+    let mut n = 0;
+    let mut layer = |l: Layer, off: usize| {
+        cols.layers[i][n] = l as u8;
+        cols.layer_off[i][n] = off as u16;
+        n += 1;
+    };
+    layer(Layer::Ethernet, 0);
+    if p.vlan.is_some() {
+        layer(Layer::Vlan, 14);
+    }
+    let v6 = p.ethertype == 0x86dd;
+    layer(if v6 { Layer::Ipv6 } else { Layer::Ipv4 }, p.l3);
+    layer(
+        if p.tcp.is_some() {
+            Layer::Tcp
+        } else {
+            Layer::Udp
+        },
+        p.l4,
+    );
+    cols.nlayers[i] = n as u8;
+    if let Some(vlan) = p.vlan {
+        cols.vlan[i] = vlan;
+        cols.vlan_depth[i] = 1;
+    }
+    cols.ethertype[i] = p.ethertype;
+    cols.l3_off[i] = p.l3 as u16;
+    let h = p.net.hdr;
+    if v6 {
+        cols.ip_version[i] = 6;
+        cols.ttl[i] = h[7];
+        cols.src6[i].copy_from_slice(&h[8..24]);
+        cols.dst6[i].copy_from_slice(&h[24..40]);
+    } else {
+        cols.ip_version[i] = 4;
+        cols.ttl[i] = h[8];
+        cols.src4[i] = u32::from_be_bytes([h[12], h[13], h[14], h[15]]);
+        cols.dst4[i] = u32::from_be_bytes([h[16], h[17], h[18], h[19]]);
+    }
+    cols.l4proto[i] = p.net.proto;
+    cols.l4_off[i] = p.l4 as u16;
+    cols.payload_off[i] = p.payload as u16;
+    (cols.sport[i], cols.dport[i]) = p.ports;
+    cols.payload_len[i] = p.payload_len;
+    if let Some((seq, ack, flags, window)) = p.tcp {
+        cols.seq[i] = seq;
+        cols.ack[i] = ack;
+        cols.tcp_flags[i] = flags;
+        cols.window[i] = window;
+    }
+    true
+}
+
+/// Reads a plain packet (see [`dissect_plain`]), or `None` for any other.
+#[inline]
+fn read_plain<'a>(pkt: &'a [u8], tables: &Tables) -> Option<Plain<'a>> {
+    let eth = pkt.first_chunk::<18>()?;
+    let mut ethertype = u16::from_be_bytes([eth[12], eth[13]]);
+    let (mut vlan, mut l3) = (None, 14);
+    if ethertype == 0x8100 {
+        // One 802.1Q tag, whose VLAN ID the outer packet records.
+        vlan = Some(u16::from_be_bytes([eth[14], eth[15]]) & 0x0fff);
+        ethertype = u16::from_be_bytes([eth[16], eth[17]]);
+        l3 = 18;
+    }
+    let net = match ethertype {
+        0x0800 => plain_ipv4(pkt, l3)?,
+        0x86dd => plain_ipv6(pkt, l3)?,
+        _ => return None,
+    };
+    let (off, room) = (net.l4, net.end - net.l4);
+    let mut p = Plain {
+        vlan,
+        ethertype,
+        l3,
+        l4: off,
+        payload: 0,
+        ports: (0, 0),
+        payload_len: 0,
+        tcp: None,
+        net,
+    };
+    let h = pkt.get(off..)?;
+    match p.net.proto {
+        6 => {
+            // tcp_v4_rcv's checks: data offset of 5 words or more, within the segment.
+            let h = h.first_chunk::<20>()?;
+            let doff = usize::from(h[12] >> 4) * 4;
+            if room < 20 || doff < 20 || doff > room {
+                return None;
+            }
+            p.payload = off + doff;
+            p.ports = (
+                u16::from_be_bytes([h[0], h[1]]),
+                u16::from_be_bytes([h[2], h[3]]),
+            );
+            p.payload_len = (room - doff) as u32;
+            p.tcp = Some((
+                u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+                u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
+                u16::from(h[13]) | (u16::from(h[12] & 0x01) << 8),
+                u16::from_be_bytes([h[14], h[15]]),
+            ));
+        }
+        17 => {
+            let h = h.first_chunk::<8>()?;
+            let dport = u16::from_be_bytes([h[2], h[3]]);
+            let ulen = usize::from(u16::from_be_bytes([h[4], h[5]]));
+            // __udp4_lib_rcv's length checks; a tunnel port takes the walker to the inner
+            // packet.
+            if room < 8 || ulen < 8 || ulen > room || tables.encap(dport).is_some() {
+                return None;
+            }
+            p.payload = off + 8;
+            p.ports = (u16::from_be_bytes([h[0], h[1]]), dport);
+            p.payload_len = (ulen - 8) as u32;
+        }
+        _ => return None,
+    }
+    Some(p)
+}
+
+/// An IPv4 header of a plain packet: `ip_rcv_core`'s version, header and total length checks
+/// passed, not a fragment.
+#[inline]
+fn plain_ipv4(pkt: &[u8], off: usize) -> Option<PlainNet<'_>> {
+    let h = pkt.get(off..)?.first_chunk::<20>()?;
+    let hlen = usize::from(h[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    // A zero total length (TSO), fragments and everything the walker marks go its way.
+    if h[0] >> 4 != 4
+        || hlen < 20
+        || total < hlen
+        || total > pkt.len() - off
+        || u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0
+    {
+        return None;
+    }
+    Some(PlainNet {
+        hdr: h,
+        l4: off + hlen,
+        end: off + total,
+        proto: h[9],
+    })
+}
+
+/// An IPv6 header of a plain packet: `ipv6_rcv`'s length check passed, TCP or UDP next.
+#[inline]
+fn plain_ipv6(pkt: &[u8], off: usize) -> Option<PlainNet<'_>> {
+    let h = pkt.get(off..)?.first_chunk::<40>()?;
+    let plen = usize::from(u16::from_be_bytes([h[4], h[5]]));
+    // A zero payload length (jumbogram, BIG TCP) and extension headers go the walker's way.
+    if h[0] >> 4 != 6 || plen == 0 || plen > pkt.len() - off - 40 || !matches!(h[6], 6 | 17) {
+        return None;
+    }
+    Some(PlainNet {
+        hdr: h,
+        l4: off + 40,
+        end: off + 40 + plen,
+        proto: h[6],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A plain frame: Ethernet, an optional 802.1Q tag, IPv4 or IPv6, TCP or UDP, payload.
+    fn frame(vlan: bool, v6: bool, tcp: bool, payload: usize) -> Vec<u8> {
+        let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+        if vlan {
+            f.extend([0x81, 0x00, 0x20, 0x07]);
+        }
+        f.extend(if v6 { [0x86, 0xdd] } else { [0x08, 0x00] });
+        let l4_len = if tcp { 20 } else { 8 } + payload;
+        let proto = if tcp { 6 } else { 17 };
+        if v6 {
+            f.extend([0x60, 0, 0, 0]);
+            f.extend((l4_len as u16).to_be_bytes());
+            f.extend([proto, 64]);
+            f.extend((0..32).map(|k| k as u8));
+        } else {
+            f.extend([0x45, 0]);
+            f.extend((20 + l4_len as u16).to_be_bytes());
+            f.extend([0, 1, 0x40, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        }
+        if tcp {
+            f.extend([
+                0x30, 0x39, 0x01, 0xbb, 0, 0, 0, 1, 0, 0, 0, 2, 0x50, 0x18, 0x20, 0,
+            ]);
+            f.extend([0, 0, 0, 0]);
+        } else {
+            f.extend([0x30, 0x39, 0x00, 0x35]);
+            f.extend((l4_len as u16).to_be_bytes());
+            f.extend([0, 0]);
+        }
+        f.extend((0..payload).map(|k| k as u8));
+        f
+    }
+
+    /// Row 0 as `dissect_batch` fills it, and whether the fast path took the packet.
+    fn batch_row(pkt: &[u8], wirelen: u32, tables: &Tables) -> (Row, bool) {
+        let mut cols = Columns::with_defaults(1);
+        let fast = dissect_plain(pkt, wirelen, 1, tables, &mut cols, 0);
+        if !fast {
+            dissect_into(pkt, wirelen, 1, tables, &mut cols, 0);
+        }
+        (cols.row(0).unwrap_or_default(), fast)
+    }
+
+    #[test]
+    fn columns_equal_the_walker_on_mutated_plain_packets() {
+        let tables = Tables::new();
+        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let (mut compared, mut fast_taken) = (0, 0);
+        for shape in 0..8 {
+            let (vlan, v6, tcp) = (shape & 1 != 0, shape & 2 != 0, shape & 4 != 0);
+            let base = frame(vlan, v6, tcp, 10);
+            let wire = base.len() as u32;
+            let mut check = |pkt: &[u8], wirelen: u32| {
+                let (row, fast) = batch_row(pkt, wirelen, &tables);
+                assert_eq!(
+                    row,
+                    dissect(pkt, wirelen, 1, &tables),
+                    "{pkt:02x?} ({wirelen})"
+                );
+                compared += 1;
+                fast_taken += usize::from(fast);
+            };
+            check(&base, wire);
+            check(&base, wire + 1);
+            for len in 0..base.len() {
+                check(&base[..len], len as u32);
+                check(&base[..len], wire);
+            }
+            for at in 0..base.len() {
+                for v in [0, 1, 4, 5, 6, 0x11, 0x3f, 0x40, 0x81, 0xff, base[at] ^ 0x20] {
+                    let mut p = base.clone();
+                    p[at] = v;
+                    check(&p, wire);
+                }
+            }
+            for _ in 0..20_000 {
+                let mut p = base.clone();
+                for _ in 0..=next() % 3 {
+                    let at = (next() % p.len() as u64) as usize;
+                    p[at] = next() as u8;
+                }
+                p.truncate(p.len() - (next() % 4) as usize);
+                check(&p, wire);
+            }
+        }
+        // Both paths ran: the fast one on the intact packets, the walker on the broken ones.
+        assert!(
+            fast_taken > 1000 && fast_taken < compared,
+            "{fast_taken} of {compared}"
+        );
+    }
+
+    #[test]
+    fn tunnel_ports_take_the_walker() {
+        let tables = Tables::new();
+        let mut f = frame(false, false, false, 30);
+        // UDP destination port 4789 (VXLAN).
+        f[36..38].copy_from_slice(&4789u16.to_be_bytes());
+        let (row, fast) = batch_row(&f, f.len() as u32, &tables);
+        assert!(!fast);
+        assert_eq!(row, dissect(&f, f.len() as u32, 1, &tables));
     }
 }
