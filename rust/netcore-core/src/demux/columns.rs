@@ -81,16 +81,18 @@ macro_rules! columns {
     };
 }
 
-/// Row `i` of columns whose every column has a row `i` (see [`ColumnsRow::new`]).
+/// Row `i` of columns whose columns all have the same length (as
+/// [`Columns::with_defaults`] makes them), so that `i` is in range in every one.
 pub(super) struct ColumnsRow<'a> {
-    cols: &'a mut Columns,
-    i: usize,
+    pub(super) cols: &'a mut Columns,
+    pub(super) i: usize,
 }
 
 impl<'a> ColumnsRow<'a> {
-    /// Row `i` of `cols`, if every column has one.
+    /// Row `i` of `cols` (whose columns have equal lengths), if there is one.
+    #[inline]
     pub(super) fn new(cols: &'a mut Columns, i: usize) -> Option<Self> {
-        cols.has_row(i).then_some(ColumnsRow { cols, i })
+        (i < cols.len()).then_some(ColumnsRow { cols, i })
     }
 }
 

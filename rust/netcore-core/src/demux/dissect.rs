@@ -6,7 +6,7 @@
 //! validates them, and a packet whose own lengths are inconsistent is marked malformed with the
 //! kernel's drop reason; a packet merely cut by the capture's snaplen is marked truncated.
 
-use super::columns::{Columns, ColumnsRow, MAX_LAYERS, NONE16, Row, RowMut};
+use super::columns::{ColumnsRow, MAX_LAYERS, NONE16, Row, RowMut};
 use super::table::{Encap, Tables};
 use crate::capture::LinkType;
 use crate::drop_reason::DropReason;
@@ -71,19 +71,15 @@ pub fn dissect(pkt: &[u8], wirelen: u32, linktype: u16, tables: &Tables) -> Row 
     walk(pkt, wirelen, linktype, tables, Row::default())
 }
 
-/// Dissects one packet into row `i` of `cols`, which holds the defaults of [`Row`]; does
-/// nothing when `cols` has no row `i`.
+/// Dissects one packet into a row of columns that holds the defaults of [`Row`].
 pub(super) fn dissect_into(
     pkt: &[u8],
     wirelen: u32,
     linktype: u16,
     tables: &Tables,
-    cols: &mut Columns,
-    i: usize,
+    row: ColumnsRow<'_>,
 ) {
-    if let Some(row) = ColumnsRow::new(cols, i) {
-        walk(pkt, wirelen, linktype, tables, row);
-    }
+    walk(pkt, wirelen, linktype, tables, row);
 }
 
 /// Walks one packet, filling `row`, which holds the defaults of [`Row`].
@@ -892,7 +888,7 @@ struct PlainNet<'a> {
 
 /// Dissects the common packet — Ethernet, at most one 802.1Q tag, IPv4 (not a fragment) or
 /// IPv6 without extension headers, TCP or UDP (not a tunnel port), every length consistent
-/// and every byte captured — straight into row `i` of `cols`, which holds the defaults of
+/// and every byte captured — straight into a row of columns that holds the defaults of
 /// [`Row`]. Returns false, having written nothing, for any other packet (then the general
 /// walker takes it). For the packets it takes it writes what [`dissect`] gives, which a test
 /// checks on mutated packets.
@@ -902,17 +898,16 @@ pub(super) fn dissect_plain(
     wirelen: u32,
     linktype: u16,
     tables: &Tables,
-    cols: &mut Columns,
-    i: usize,
+    row: &mut ColumnsRow<'_>,
 ) -> bool {
     // Cut packets, oversized ones (offsets beyond u16) and other link types take the walker.
     if LinkType(linktype) != LinkType::ETHERNET
         || pkt.len() as u64 != u64::from(wirelen)
         || pkt.len() >= usize::from(NONE16)
-        || !cols.has_row(i)
     {
         return false;
     }
+    let (cols, i) = (&mut *row.cols, row.i);
     let Some(p) = read_plain(pkt, tables) else {
         return false;
     };
@@ -1080,11 +1075,12 @@ fn plain_ipv6(pkt: &[u8], off: usize) -> Option<PlainNet<'_>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
+    use crate::demux::Columns;
 
     /// A plain frame: Ethernet, an optional 802.1Q tag, IPv4 or IPv6, TCP or UDP, payload.
-    fn frame(vlan: bool, v6: bool, tcp: bool, payload: usize) -> Vec<u8> {
+    pub(in crate::demux) fn frame(vlan: bool, v6: bool, tcp: bool, payload: usize) -> Vec<u8> {
         let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
         if vlan {
             f.extend([0x81, 0x00, 0x20, 0x07]);
@@ -1119,9 +1115,10 @@ mod tests {
     /// Row 0 as `dissect_batch` fills it, and whether the fast path took the packet.
     fn batch_row(pkt: &[u8], wirelen: u32, tables: &Tables) -> (Row, bool) {
         let mut cols = Columns::with_defaults(1);
-        let fast = dissect_plain(pkt, wirelen, 1, tables, &mut cols, 0);
+        let mut row = ColumnsRow::new(&mut cols, 0).unwrap();
+        let fast = dissect_plain(pkt, wirelen, 1, tables, &mut row);
         if !fast {
-            dissect_into(pkt, wirelen, 1, tables, &mut cols, 0);
+            dissect_into(pkt, wirelen, 1, tables, row);
         }
         (cols.row(0).unwrap_or_default(), fast)
     }

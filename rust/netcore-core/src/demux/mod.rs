@@ -30,8 +30,11 @@ pub fn dissect_batch(batch: &Batch, tables: &Tables) -> Columns {
     let mut cols = Columns::with_defaults(batch.len());
     let packets = batch.packets().zip(&batch.wirelen).zip(&batch.linktype);
     for (i, ((pkt, &wirelen), &linktype)) in packets.enumerate() {
-        if !dissect::dissect_plain(pkt, wirelen, linktype, tables, &mut cols, i) {
-            dissect::dissect_into(pkt, wirelen, linktype, tables, &mut cols, i);
+        let Some(mut row) = columns::ColumnsRow::new(&mut cols, i) else {
+            break;
+        };
+        if !dissect::dissect_plain(pkt, wirelen, linktype, tables, &mut row) {
+            dissect::dissect_into(pkt, wirelen, linktype, tables, row);
         }
     }
     cols
