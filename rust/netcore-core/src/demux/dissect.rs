@@ -119,6 +119,7 @@ fn walk<R: RowMut>(pkt: &[u8], wirelen: u32, linktype: u16, tables: &Tables, row
 
 impl<R: RowMut> Walk<'_, R> {
     /// Records a layer; false when the layer list is full (dissection stops there).
+    #[inline]
     fn layer(&mut self, l: Layer, off: usize) -> bool {
         let n = usize::from(*self.row.nlayers());
         // A header with no captured byte is not recorded: there is nothing of it to show.
@@ -299,6 +300,7 @@ impl<R: RowMut> Walk<'_, R> {
         }
     }
 
+    #[inline]
     fn note_ethertype(&mut self, t: u16) {
         if self.quoted {
             return;
@@ -334,6 +336,7 @@ impl<R: RowMut> Walk<'_, R> {
     }
 
     /// Records the network layer's fields at the depth being walked.
+    #[inline]
     fn note_l3(&mut self, off: usize, version: u8) {
         if self.quoted {
             return;
@@ -350,6 +353,7 @@ impl<R: RowMut> Walk<'_, R> {
         }
     }
 
+    #[inline]
     fn outer(&self) -> bool {
         self.depth == 0 && !self.quoted
     }
@@ -439,6 +443,7 @@ impl<R: RowMut> Walk<'_, R> {
     }
 
     /// Bytes the wire carried from `off` on (the captured bytes when not cut).
+    #[inline]
     fn wire_room(&self, off: usize) -> usize {
         // The captured length is the wire length unless `cut`; when cut, any length may be
         // true, so only the captured bytes bound nothing.
@@ -572,6 +577,7 @@ impl<R: RowMut> Walk<'_, R> {
         Next::L4(nh, off, end, true)
     }
 
+    #[inline]
     fn note_l4(&mut self, off: usize, payload: usize, sport: u16, dport: u16) {
         if self.outer() {
             *self.row.l4_off() = u16::try_from(off).unwrap_or(NONE16);
@@ -585,6 +591,7 @@ impl<R: RowMut> Walk<'_, R> {
         }
     }
 
+    #[inline]
     fn enter_tunnel(&mut self, kind: Layer, vni: u32) -> bool {
         if self.depth >= MAX_DEPTH {
             return false;
