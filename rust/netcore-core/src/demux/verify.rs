@@ -90,18 +90,29 @@ pub fn verify_batch(batch: &Batch, cols: &Columns) -> CsumColumns {
         .zip(&cols.drop_reason);
     for (i, (((((pkt, &wirelen), layers), offs), &nlayers), &reason)) in rows.enumerate() {
         let cut = (pkt.len() as u64) < u64::from(wirelen);
-        let row = if cut {
+        let plain = if cut {
             None
         } else {
-            Verified::plain(pkt, layers, offs, nlayers)
+            verify_plain(pkt, layers, offs, nlayers)
         };
-        let row = row.unwrap_or_else(|| Verified::of(pkt, cut, layers, offs, nlayers));
-        out.csum[i] = row.csum;
-        out.csum_ip[i] = row.ip[0];
-        out.csum_inner_ip[i] = row.ip[1];
-        out.csum_l4[i] = row.l4[0];
-        out.csum_inner_l4[i] = row.l4[1];
-        out.drop_reason[i] = if reason != 0 { reason } else { row.reason };
+        let own = if let Some(p) = plain {
+            // The columns hold zeros: only this packet's two verdicts are written.
+            if let Some([ip, l4]) = out.csum[i].get_mut(p.at.wrapping_sub(1)..=p.at) {
+                (*ip, *l4) = (p.ip, p.l4);
+            }
+            out.csum_ip[i] = p.ip;
+            out.csum_l4[i] = p.l4;
+            p.reason
+        } else {
+            let row = Verified::of(pkt, cut, layers, offs, nlayers);
+            out.csum[i] = row.csum;
+            out.csum_ip[i] = row.ip[0];
+            out.csum_inner_ip[i] = row.ip[1];
+            out.csum_l4[i] = row.l4[0];
+            out.csum_inner_l4[i] = row.l4[1];
+            row.reason
+        };
+        out.drop_reason[i] = if reason != 0 { reason } else { own };
     }
     out
 }
@@ -197,125 +208,153 @@ impl Verified {
         v
     }
 
-    /// The verdicts of a packet dissected as Ethernet, an optional 802.1Q tag, IPv4 or IPv6
-    /// and TCP or UDP carried directly (no IPv6 extension header, no AH), wholly captured;
-    /// `None` for any other packet, which [`Verified::of`] takes. Gives what that gives (a
-    /// test compares the two), with the pseudo-header entering the transport sum as its
-    /// initial value: one call to the checksum kernel per header.
-    #[inline]
-    fn plain(
-        pkt: &[u8],
-        layers: &[u8; MAX_LAYERS],
-        offs: &[u16; MAX_LAYERS],
-        nlayers: u8,
-    ) -> Option<Verified> {
-        const ETH: u8 = Layer::Ethernet as u8;
-        const VLAN: u8 = Layer::Vlan as u8;
-        const V4: u8 = Layer::Ipv4 as u8;
-        const V6: u8 = Layer::Ipv6 as u8;
-        const TCP: u8 = Layer::Tcp as u8;
-        const UDP: u8 = Layer::Udp as u8;
-        let (ip, l4) = match (nlayers, layers) {
-            (3, [ETH, ip, l4, ..]) => ((*ip, offs[1]), (*l4, offs[2])),
-            (4, [ETH, VLAN, ip, l4, ..]) => ((*ip, offs[2]), (*l4, offs[3])),
-            _ => return None,
-        };
-        let (l3, off) = (usize::from(ip.1), usize::from(l4.1));
-        let proto = match l4.0 {
-            TCP => 6,
-            UDP => 17,
-            _ => return None,
-        };
-        let mut v = Verified {
-            csum: [0; MAX_LAYERS],
-            ip: [0; 2],
-            l4: [0; 2],
-            reason: 0,
-        };
-        let k = usize::from(nlayers) - 1;
-        // The pseudo-header without its length, and where the IP payload ends.
-        let (pseudo, end) = match ip.0 {
-            V4 => {
-                let h = pkt.get(l3..)?.first_chunk::<20>()?;
-                let hlen = usize::from(h[0] & 0x0f) * 4;
-                let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
-                if h[0] >> 4 != 4 || h[9] != proto || hlen < 20 || total < hlen {
-                    return None;
-                }
-                let end = l3 + total;
-                if end > pkt.len() || off != l3 + hlen {
-                    return None;
-                }
-                let good = checksum::verify(&pkt[l3..off]);
-                let code = verdict_code(Some(Verdict::from_ok(good)));
-                (v.csum[k - 1], v.ip[0]) = (code, code);
-                if !good {
-                    v.fail(DropReason::IpCsum);
-                }
-                let src = [h[12], h[13], h[14], h[15]];
-                let dst = [h[16], h[17], h[18], h[19]];
-                (u64::from(checksum::pseudo_v4(src, dst, proto, 0)), end)
-            }
-            V6 => {
-                let h = pkt.get(l3..)?.first_chunk::<40>()?;
-                let end = l3 + 40 + usize::from(u16::from_be_bytes([h[4], h[5]]));
-                if h[0] >> 4 != 6 || h[6] != proto || end == l3 + 40 || end > pkt.len() {
-                    return None;
-                }
-                if off != l3 + 40 {
-                    return None;
-                }
-                // The addresses and the next header; the length is added below.
-                let addrs = checksum::partial(&h[8..40], u32::from(proto));
-                (u64::from(addrs), end)
-            }
-            _ => return None,
-        };
-        let v6 = ip.0 == V6;
-        let seg = if proto == 17 {
-            let h = pkt.get(off..end)?.first_chunk::<8>()?;
-            let ulen = usize::from(u16::from_be_bytes([h[4], h[5]]));
-            if ulen < 8 || off + ulen > end {
-                return None;
-            }
-            if h[6..8] == [0, 0] {
-                // No checksum: allowed over IPv4 (RFC 768), not over IPv6 (RFC 8200 8.1).
-                let verdict = if v6 {
-                    Verdict::Illegal
-                } else {
-                    Verdict::NotPresent
-                };
-                let code = verdict_code(Some(verdict));
-                (v.csum[k], v.l4[0]) = (code, code);
-                if v6 {
-                    v.fail(DropReason::UdpCsum);
-                }
-                return Some(v);
-            }
-            &pkt[off..off + ulen]
-        } else {
-            pkt.get(off..end)?
-        };
-        let len = seg.len() as u64;
-        let initial = checksum::fold_to_32(pseudo + (len >> 16) + (len & 0xffff));
-        let good = checksum::fold(checksum::partial(seg, initial)) == 0;
-        let code = verdict_code(Some(Verdict::from_ok(good)));
-        (v.csum[k], v.l4[0]) = (code, code);
-        if !good {
-            v.fail(if proto == 6 {
-                DropReason::TcpCsum
-            } else {
-                DropReason::UdpCsum
-            });
-        }
-        Some(v)
-    }
-
     fn fail(&mut self, r: DropReason) {
         if self.reason == 0 {
             self.reason = r as u16;
         }
     }
+}
+
+/// The verdicts of a packet [`verify_plain`] takes: codes of the IPv4 header checksum (0 for
+/// IPv6) and of the transport checksum, which is layer `at` (the network layer is `at - 1`),
+/// and the drop reason. Kept in registers, not in a [`Verified`]: a row built byte by byte
+/// and then copied stalls on store forwarding.
+#[derive(Debug, Clone, Copy)]
+struct PlainVerdicts {
+    at: usize,
+    ip: u8,
+    l4: u8,
+    reason: u16,
+}
+
+impl PlainVerdicts {
+    /// The same verdicts as a [`Verified`] row.
+    #[cfg(test)]
+    fn verified(self) -> Verified {
+        let mut v = Verified {
+            csum: [0; MAX_LAYERS],
+            ip: [self.ip, 0],
+            l4: [self.l4, 0],
+            reason: self.reason,
+        };
+        (v.csum[self.at - 1], v.csum[self.at]) = (self.ip, self.l4);
+        v
+    }
+}
+
+/// The verdicts of a packet dissected as Ethernet, an optional 802.1Q tag, IPv4 or IPv6 and
+/// TCP or UDP carried directly (no IPv6 extension header, no AH), wholly captured; `None` for
+/// any other packet, which [`Verified::of`] takes. Gives what that gives (a test compares the
+/// two), with the pseudo-header entering the transport sum as its initial value: one call to
+/// the checksum kernel per header.
+#[inline]
+fn verify_plain(
+    pkt: &[u8],
+    layers: &[u8; MAX_LAYERS],
+    offs: &[u16; MAX_LAYERS],
+    nlayers: u8,
+) -> Option<PlainVerdicts> {
+    const ETH: u8 = Layer::Ethernet as u8;
+    const VLAN: u8 = Layer::Vlan as u8;
+    const V4: u8 = Layer::Ipv4 as u8;
+    const V6: u8 = Layer::Ipv6 as u8;
+    const TCP: u8 = Layer::Tcp as u8;
+    const UDP: u8 = Layer::Udp as u8;
+    let (ip, l4) = match (nlayers, layers) {
+        (3, [ETH, ip, l4, ..]) => ((*ip, offs[1]), (*l4, offs[2])),
+        (4, [ETH, VLAN, ip, l4, ..]) => ((*ip, offs[2]), (*l4, offs[3])),
+        _ => return None,
+    };
+    let (l3, off) = (usize::from(ip.1), usize::from(l4.1));
+    let proto = match l4.0 {
+        TCP => 6,
+        UDP => 17,
+        _ => return None,
+    };
+    let at = usize::from(nlayers) - 1;
+    let (mut ip_code, mut reason) = (0, 0);
+    // The pseudo-header without its length, and where the IP payload ends.
+    let (pseudo, end) = match ip.0 {
+        V4 => {
+            let h = pkt.get(l3..)?.first_chunk::<20>()?;
+            let hlen = usize::from(h[0] & 0x0f) * 4;
+            let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+            if h[0] >> 4 != 4 || h[9] != proto || hlen < 20 || total < hlen {
+                return None;
+            }
+            let end = l3 + total;
+            if end > pkt.len() || off != l3 + hlen {
+                return None;
+            }
+            let good = checksum::verify(pkt.get(l3..off)?);
+            ip_code = verdict_code(Some(Verdict::from_ok(good)));
+            if !good {
+                reason = DropReason::IpCsum as u16;
+            }
+            let src = [h[12], h[13], h[14], h[15]];
+            let dst = [h[16], h[17], h[18], h[19]];
+            (u64::from(checksum::pseudo_v4(src, dst, proto, 0)), end)
+        }
+        V6 => {
+            let h = pkt.get(l3..)?.first_chunk::<40>()?;
+            let end = l3 + 40 + usize::from(u16::from_be_bytes([h[4], h[5]]));
+            if h[0] >> 4 != 6 || h[6] != proto || end == l3 + 40 || end > pkt.len() {
+                return None;
+            }
+            if off != l3 + 40 {
+                return None;
+            }
+            // The addresses and the next header; the length is added below.
+            let addrs = checksum::partial(&h[8..40], u32::from(proto));
+            (u64::from(addrs), end)
+        }
+        _ => return None,
+    };
+    let v6 = ip.0 == V6;
+    let seg = if proto == 17 {
+        let h = pkt.get(off..end)?.first_chunk::<8>()?;
+        let ulen = usize::from(u16::from_be_bytes([h[4], h[5]]));
+        if ulen < 8 || off + ulen > end {
+            return None;
+        }
+        if h[6..8] == [0, 0] {
+            // No checksum: allowed over IPv4 (RFC 768), not over IPv6 (RFC 8200 8.1).
+            let verdict = if v6 {
+                Verdict::Illegal
+            } else {
+                Verdict::NotPresent
+            };
+            if v6 && reason == 0 {
+                reason = DropReason::UdpCsum as u16;
+            }
+            let l4 = verdict_code(Some(verdict));
+            return Some(PlainVerdicts {
+                at,
+                ip: ip_code,
+                l4,
+                reason,
+            });
+        }
+        pkt.get(off..off + ulen)?
+    } else {
+        pkt.get(off..end)?
+    };
+    let len = seg.len() as u64;
+    let initial = checksum::fold_to_32(pseudo + (len >> 16) + (len & 0xffff));
+    let good = checksum::fold(checksum::partial(seg, initial)) == 0;
+    if !good && reason == 0 {
+        reason = if proto == 6 {
+            DropReason::TcpCsum
+        } else {
+            DropReason::UdpCsum
+        } as u16;
+    }
+    Some(PlainVerdicts {
+        at,
+        ip: ip_code,
+        l4: verdict_code(Some(Verdict::from_ok(good))),
+        reason,
+    })
 }
 
 /// End of a network payload: as the header says, except that when the capture holds all the
@@ -672,7 +711,7 @@ mod tests {
     /// The plain path's verdicts, when it takes the packet, equal the general walk's.
     fn compare(pkt: &[u8], tables: &Tables) -> Option<Verified> {
         let row = dissect(pkt, pkt.len() as u32, 1, tables);
-        let plain = Verified::plain(pkt, &row.layers, &row.layer_off, row.nlayers)?;
+        let plain = verify_plain(pkt, &row.layers, &row.layer_off, row.nlayers)?.verified();
         let walked = Verified::of(pkt, false, &row.layers, &row.layer_off, row.nlayers);
         assert_eq!(plain, walked, "{pkt:02x?}");
         Some(plain)
