@@ -104,8 +104,7 @@ pub fn verify_batch(batch: &Batch, cols: &Columns) -> CsumColumns {
             out.csum_l4[i] = p.l4;
             p.reason
         } else {
-            let row = Verified::of(pkt, cut, layers, offs, nlayers);
-            out.csum[i] = row.csum;
+            let row = Verified::of(pkt, cut, layers, offs, nlayers, &mut out.csum[i]);
             out.csum_ip[i] = row.ip[0];
             out.csum_inner_ip[i] = row.ip[1];
             out.csum_l4[i] = row.l4[0];
@@ -117,25 +116,27 @@ pub fn verify_batch(batch: &Batch, cols: &Columns) -> CsumColumns {
     out
 }
 
-/// Verdicts of one packet.
+/// Verdicts of one packet (the per-layer ones are written where the caller says).
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Verified {
-    csum: [u8; MAX_LAYERS],
     ip: [u8; 2],
     l4: [u8; 2],
     reason: u16,
 }
 
 impl Verified {
+    /// Verifies a packet's checksums; the verdict of each layer goes to `csum`, which holds
+    /// zeros (written in place: a row built on the stack and copied out stalls on store
+    /// forwarding).
     pub(crate) fn of(
         pkt: &[u8],
         cut: bool,
         layers: &[u8; MAX_LAYERS],
         offs: &[u16; MAX_LAYERS],
         nlayers: u8,
+        csum: &mut [u8; MAX_LAYERS],
     ) -> Verified {
         let mut v = Verified {
-            csum: [0; MAX_LAYERS],
             ip: [0; 2],
             l4: [0; 2],
             reason: 0,
@@ -203,7 +204,7 @@ impl Verified {
                 Layer::Gre => gre(pkt, off, net, cut),
                 _ => None,
             };
-            v.csum[k] = verdict_code(verdict);
+            csum[k] = verdict_code(verdict);
         }
         v
     }
@@ -228,17 +229,17 @@ struct PlainVerdicts {
 }
 
 impl PlainVerdicts {
-    /// The same verdicts as a [`Verified`] row.
+    /// The same verdicts as [`Verified::of`] gives them: the row and the per-layer ones.
     #[cfg(test)]
-    fn verified(self) -> Verified {
-        let mut v = Verified {
-            csum: [0; MAX_LAYERS],
+    fn verified(self) -> (Verified, [u8; MAX_LAYERS]) {
+        let mut csum = [0; MAX_LAYERS];
+        (csum[self.at - 1], csum[self.at]) = (self.ip, self.l4);
+        let v = Verified {
             ip: [self.ip, 0],
             l4: [self.l4, 0],
             reason: self.reason,
         };
-        (v.csum[self.at - 1], v.csum[self.at]) = (self.ip, self.l4);
-        v
+        (v, csum)
     }
 }
 
@@ -712,9 +713,17 @@ mod tests {
     fn compare(pkt: &[u8], tables: &Tables) -> Option<Verified> {
         let row = dissect(pkt, pkt.len() as u32, 1, tables);
         let plain = verify_plain(pkt, &row.layers, &row.layer_off, row.nlayers)?.verified();
-        let walked = Verified::of(pkt, false, &row.layers, &row.layer_off, row.nlayers);
-        assert_eq!(plain, walked, "{pkt:02x?}");
-        Some(plain)
+        let mut csum = [0; MAX_LAYERS];
+        let walked = Verified::of(
+            pkt,
+            false,
+            &row.layers,
+            &row.layer_off,
+            row.nlayers,
+            &mut csum,
+        );
+        assert_eq!(plain, (walked, csum), "{pkt:02x?}");
+        Some(plain.0)
     }
 
     #[test]
