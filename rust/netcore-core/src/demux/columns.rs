@@ -1,4 +1,8 @@
 //! The columns a dissected batch adds: one `Row` per packet, stored as one `Vec` per field.
+//!
+//! A batch's columns are sized once, holding every field's default, and the dissector writes
+//! only the fields a packet has (through [`RowMut`]): cheaper than building a `Row` per packet
+//! and pushing each of its ~40 fields.
 
 /// Offset value meaning "no such header".
 pub const NONE16: u16 = u16::MAX;

@@ -5,6 +5,12 @@
 //! fixed offsets with bounds checks and allocating nothing. Lengths are validated as the kernel
 //! validates them, and a packet whose own lengths are inconsistent is marked malformed with the
 //! kernel's drop reason; a packet merely cut by the capture's snaplen is marked truncated.
+//!
+//! A batch is dissected into its columns in place (the walker fills a row through [`RowMut`]),
+//! and the packets almost every capture is made of — Ethernet, IPv4 or IPv6, TCP or UDP, at
+//! most one tunnel — take a straight path ([`dissect_plain`]) that reads them with the same
+//! checks and writes the same row without the walker's per-layer dispatch. Anything unusual
+//! falls back to the walker, which stays the reference.
 
 use super::columns::{ColumnsRow, MAX_LAYERS, NONE16, Row, RowMut};
 use super::table::{Encap, Tables};
