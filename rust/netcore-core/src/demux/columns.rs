@@ -53,12 +53,6 @@ macro_rules! columns {
                 $( self.$name.push(r.$name); )*
             }
 
-            /// Whether every column has a row `i`.
-            #[must_use]
-            pub fn has_row(&self, i: usize) -> bool {
-                true $( && i < self.$name.len() )*
-            }
-
             /// Row `i`, if present.
             #[must_use]
             pub fn row(&self, i: usize) -> Option<Row> {

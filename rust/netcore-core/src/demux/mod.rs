@@ -23,8 +23,9 @@ use crate::batch::Batch;
 
 /// Dissects every packet of `batch`.
 ///
-/// The columns are sized once; the common packet (Ethernet, IPv4 or IPv6, TCP or UDP) is
-/// written straight into them, any other goes through the general walker.
+/// The columns are sized once and filled in place; the common packet (Ethernet, IPv4 or IPv6,
+/// TCP or UDP, at most one VXLAN, Geneve or GRE tunnel) takes a straight path, any other the
+/// general walker.
 #[must_use]
 pub fn dissect_batch(batch: &Batch, tables: &Tables) -> Columns {
     let mut cols = Columns::with_defaults(batch.len());
