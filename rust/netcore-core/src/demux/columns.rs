@@ -1,4 +1,8 @@
 //! The columns a dissected batch adds: one `Row` per packet, stored as one `Vec` per field.
+//!
+//! A batch's columns are sized once, holding every field's default, and the dissector writes
+//! only the fields a packet has (through [`RowMut`]): cheaper than building a `Row` per packet
+//! and pushing each of its ~40 fields.
 
 /// Offset value meaning "no such header".
 pub const NONE16: u16 = u16::MAX;
@@ -35,6 +39,14 @@ macro_rules! columns {
                 Columns { $( $name: Vec::with_capacity(n), )* }
             }
 
+            /// `n` rows holding the defaults of [`Row`], to be filled in place (each column is
+            /// one fill, which is cheaper than pushing every field of every row).
+            #[must_use]
+            pub fn with_defaults(n: usize) -> Self {
+                let d = Row::default();
+                Columns { $( $name: vec![d.$name; n], )* }
+            }
+
             /// Appends a row.
             #[inline]
             pub fn push(&mut self, r: &Row) {
@@ -50,7 +62,36 @@ macro_rules! columns {
                 Some(Row { $( $name: self.$name[i], )* })
             }
         }
+
+        /// Mutable access to the fields of one row, wherever the row is stored: the
+        /// dissector fills a [`Row`] or a row of [`Columns`] in place through it.
+        pub(super) trait RowMut {
+            $( fn $name(&mut self) -> &mut $ty; )*
+        }
+
+        impl RowMut for Row {
+            $( #[inline] fn $name(&mut self) -> &mut $ty { &mut self.$name } )*
+        }
+
+        impl RowMut for ColumnsRow<'_> {
+            $( #[inline] fn $name(&mut self) -> &mut $ty { &mut self.cols.$name[self.i] } )*
+        }
     };
+}
+
+/// Row `i` of columns whose columns all have the same length (as
+/// [`Columns::with_defaults`] makes them), so that `i` is in range in every one.
+pub(super) struct ColumnsRow<'a> {
+    pub(super) cols: &'a mut Columns,
+    pub(super) i: usize,
+}
+
+impl<'a> ColumnsRow<'a> {
+    /// Row `i` of `cols` (whose columns have equal lengths), if there is one.
+    #[inline]
+    pub(super) fn new(cols: &'a mut Columns, i: usize) -> Option<Self> {
+        (i < cols.len()).then_some(ColumnsRow { cols, i })
+    }
 }
 
 columns! {

@@ -5,8 +5,14 @@
 //! fixed offsets with bounds checks and allocating nothing. Lengths are validated as the kernel
 //! validates them, and a packet whose own lengths are inconsistent is marked malformed with the
 //! kernel's drop reason; a packet merely cut by the capture's snaplen is marked truncated.
+//!
+//! A batch is dissected into its columns in place (the walker fills a row through [`RowMut`]),
+//! and the packets almost every capture is made of — Ethernet, IPv4 or IPv6, TCP or UDP, at
+//! most one tunnel — take a straight path ([`dissect_plain`]) that reads them with the same
+//! checks and writes the same row without the walker's per-layer dispatch. Anything unusual
+//! falls back to the walker, which stays the reference.
 
-use super::columns::{MAX_LAYERS, NONE16, Row};
+use super::columns::{ColumnsRow, MAX_LAYERS, NONE16, Row, RowMut};
 use super::table::{Encap, Tables};
 use crate::capture::LinkType;
 use crate::drop_reason::DropReason;
@@ -50,12 +56,13 @@ enum Next {
     Done,
 }
 
-struct Walk<'a> {
+struct Walk<'a, R: RowMut> {
     pkt: &'a [u8],
     /// The capture holds fewer bytes than the wire carried.
     cut: bool,
     tables: &'a Tables,
-    row: Row,
+    /// Where the fields go: a [`Row`], or a row of [`Columns`] holding the defaults.
+    row: R,
     /// Encapsulation depth: 0 outer packet, 1 the first tunnel's inner packet, …
     depth: u8,
     /// Inside the datagram quoted by an ICMP error: headers may be partial, lengths lie.
@@ -67,11 +74,28 @@ struct Walk<'a> {
 /// Dissects one packet.
 #[must_use]
 pub fn dissect(pkt: &[u8], wirelen: u32, linktype: u16, tables: &Tables) -> Row {
+    walk(pkt, wirelen, linktype, tables, Row::default())
+}
+
+/// Dissects one packet into a row of columns that holds the defaults of [`Row`].
+pub(super) fn dissect_into(
+    pkt: &[u8],
+    wirelen: u32,
+    linktype: u16,
+    tables: &Tables,
+    row: ColumnsRow<'_>,
+) {
+    walk(pkt, wirelen, linktype, tables, row);
+}
+
+/// Walks one packet, filling `row`, which holds the defaults of [`Row`].
+#[inline]
+fn walk<R: RowMut>(pkt: &[u8], wirelen: u32, linktype: u16, tables: &Tables, row: R) -> R {
     let mut w = Walk {
         pkt,
         cut: (pkt.len() as u64) < u64::from(wirelen),
         tables,
-        row: Row::default(),
+        row,
         depth: 0,
         quoted: false,
         have_l3: false,
@@ -99,10 +123,11 @@ pub fn dissect(pkt: &[u8], wirelen: u32, linktype: u16, tables: &Tables) -> Row 
     w.row
 }
 
-impl Walk<'_> {
+impl<R: RowMut> Walk<'_, R> {
     /// Records a layer; false when the layer list is full (dissection stops there).
+    #[inline]
     fn layer(&mut self, l: Layer, off: usize) -> bool {
-        let n = usize::from(self.row.nlayers);
+        let n = usize::from(*self.row.nlayers());
         // A header with no captured byte is not recorded: there is nothing of it to show.
         if off >= self.pkt.len() {
             return false;
@@ -113,9 +138,9 @@ impl Walk<'_> {
         if n >= MAX_LAYERS || off == NONE16 {
             return false;
         }
-        self.row.layers[n] = l as u8;
-        self.row.layer_off[n] = off;
-        self.row.nlayers += 1;
+        self.row.layers()[n] = l as u8;
+        self.row.layer_off()[n] = off;
+        *self.row.nlayers() += 1;
         true
     }
 
@@ -124,7 +149,7 @@ impl Walk<'_> {
         if self.quoted {
             // ICMP errors quote only the start of a datagram: running out is expected.
         } else if self.cut {
-            self.row.truncated = true;
+            *self.row.truncated() = true;
         } else {
             self.malformed(DropReason::PktTooSmall);
         }
@@ -141,9 +166,9 @@ impl Walk<'_> {
     }
 
     fn malformed(&mut self, reason: DropReason) -> Next {
-        if !self.row.malformed && !self.quoted {
-            self.row.malformed = true;
-            self.row.drop_reason = reason as u16;
+        if !*self.row.malformed() && !self.quoted {
+            *self.row.malformed() = true;
+            *self.row.drop_reason() = reason as u16;
         }
         Next::Done
     }
@@ -237,10 +262,10 @@ impl Walk<'_> {
                 return Next::Done;
             }
             if self.depth == 0 && !self.quoted {
-                if self.row.vlan_depth == 0 {
-                    self.row.vlan = tci & 0x0fff;
+                if *self.row.vlan_depth() == 0 {
+                    *self.row.vlan() = tci & 0x0fff;
                 }
-                self.row.vlan_depth += 1;
+                *self.row.vlan_depth() += 1;
             }
             tags += 1;
             t = inner;
@@ -281,14 +306,15 @@ impl Walk<'_> {
         }
     }
 
+    #[inline]
     fn note_ethertype(&mut self, t: u16) {
         if self.quoted {
             return;
         }
-        if self.depth == 0 && self.row.ethertype == 0 {
-            self.row.ethertype = t;
-        } else if self.depth == 1 && self.row.inner_ethertype == 0 {
-            self.row.inner_ethertype = t;
+        if self.depth == 0 && *self.row.ethertype() == 0 {
+            *self.row.ethertype() = t;
+        } else if self.depth == 1 && *self.row.inner_ethertype() == 0 {
+            *self.row.inner_ethertype() = t;
         }
     }
 
@@ -316,22 +342,24 @@ impl Walk<'_> {
     }
 
     /// Records the network layer's fields at the depth being walked.
+    #[inline]
     fn note_l3(&mut self, off: usize, version: u8) {
         if self.quoted {
             return;
         }
         if self.depth == 0 && !self.have_l3 {
             self.have_l3 = true;
-            self.row.l3_off = u16::try_from(off).unwrap_or(NONE16);
-            self.row.ip_version = version;
-        } else if self.depth == 1 && self.row.inner_l3_off == NONE16 {
-            self.row.inner_l3_off = u16::try_from(off).unwrap_or(NONE16);
-            if self.row.inner_ethertype == 0 {
-                self.row.inner_ethertype = if version == 4 { 0x0800 } else { 0x86dd };
+            *self.row.l3_off() = u16::try_from(off).unwrap_or(NONE16);
+            *self.row.ip_version() = version;
+        } else if self.depth == 1 && *self.row.inner_l3_off() == NONE16 {
+            *self.row.inner_l3_off() = u16::try_from(off).unwrap_or(NONE16);
+            if *self.row.inner_ethertype() == 0 {
+                *self.row.inner_ethertype() = if version == 4 { 0x0800 } else { 0x86dd };
             }
         }
     }
 
+    #[inline]
     fn outer(&self) -> bool {
         self.depth == 0 && !self.quoted
     }
@@ -399,16 +427,16 @@ impl Walk<'_> {
         let src = be32(pkt, off + 12).unwrap_or(0);
         let dst = be32(pkt, off + 16).unwrap_or(0);
         if self.outer() {
-            self.row.ttl = pkt.get(off + 8).copied().unwrap_or(0);
-            self.row.src4 = src;
-            self.row.dst4 = dst;
-            self.row.l4proto = proto;
-            self.row.frag = if offset != 0 { 2 } else { u8::from(more) };
-            self.row.payload_len = total.saturating_sub(hlen) as u32;
-        } else if self.depth == 1 && !self.quoted && self.row.inner_src4 == 0 {
-            self.row.inner_src4 = src;
-            self.row.inner_dst4 = dst;
-            self.row.inner_l4proto = proto;
+            *self.row.ttl() = pkt.get(off + 8).copied().unwrap_or(0);
+            *self.row.src4() = src;
+            *self.row.dst4() = dst;
+            *self.row.l4proto() = proto;
+            *self.row.frag() = if offset != 0 { 2 } else { u8::from(more) };
+            *self.row.payload_len() = total.saturating_sub(hlen) as u32;
+        } else if self.depth == 1 && !self.quoted && *self.row.inner_src4() == 0 {
+            *self.row.inner_src4() = src;
+            *self.row.inner_dst4() = dst;
+            *self.row.inner_l4proto() = proto;
         }
         // Fragments carry no transport header to demultiplex until reassembled (ip_defrag
         // runs before the protocol handler); only a first fragment has one, and it is not
@@ -421,6 +449,7 @@ impl Walk<'_> {
     }
 
     /// Bytes the wire carried from `off` on (the captured bytes when not cut).
+    #[inline]
     fn wire_room(&self, off: usize) -> usize {
         // The captured length is the wire length unless `cut`; when cut, any length may be
         // true, so only the captured bytes bound nothing.
@@ -470,9 +499,9 @@ impl Walk<'_> {
         src.copy_from_slice(&pkt[off + 8..off + 24]);
         dst.copy_from_slice(&pkt[off + 24..off + 40]);
         if self.outer() {
-            self.row.ttl = pkt[off + 7];
-            self.row.src6 = src;
-            self.row.dst6 = dst;
+            *self.row.ttl() = pkt[off + 7];
+            *self.row.src6() = src;
+            *self.row.dst6() = dst;
         }
         let end = if self.quoted {
             pkt.len()
@@ -529,8 +558,8 @@ impl Walk<'_> {
                 };
                 let (offset, more) = (fo >> 3, fo & 1 != 0);
                 if self.outer() {
-                    self.row.frag = if offset != 0 { 2 } else { u8::from(more) };
-                    self.row.l4proto = next;
+                    *self.row.frag() = if offset != 0 { 2 } else { u8::from(more) };
+                    *self.row.l4proto() = next;
                 }
                 if offset != 0 || more {
                     return Next::Done;
@@ -546,34 +575,36 @@ impl Walk<'_> {
 
     fn upper6(&mut self, nh: u8, off: usize, end: usize) -> Next {
         if self.outer() {
-            self.row.l4proto = nh;
-            self.row.payload_len = end.saturating_sub(off) as u32;
-        } else if self.depth == 1 && !self.quoted && self.row.inner_l4proto == 0 {
-            self.row.inner_l4proto = nh;
+            *self.row.l4proto() = nh;
+            *self.row.payload_len() = end.saturating_sub(off) as u32;
+        } else if self.depth == 1 && !self.quoted && *self.row.inner_l4proto() == 0 {
+            *self.row.inner_l4proto() = nh;
         }
         Next::L4(nh, off, end, true)
     }
 
+    #[inline]
     fn note_l4(&mut self, off: usize, payload: usize, sport: u16, dport: u16) {
         if self.outer() {
-            self.row.l4_off = u16::try_from(off).unwrap_or(NONE16);
-            self.row.payload_off = u16::try_from(payload).unwrap_or(NONE16);
-            self.row.sport = sport;
-            self.row.dport = dport;
-        } else if self.depth == 1 && !self.quoted && self.row.inner_l4_off == NONE16 {
-            self.row.inner_l4_off = u16::try_from(off).unwrap_or(NONE16);
-            self.row.inner_sport = sport;
-            self.row.inner_dport = dport;
+            *self.row.l4_off() = u16::try_from(off).unwrap_or(NONE16);
+            *self.row.payload_off() = u16::try_from(payload).unwrap_or(NONE16);
+            *self.row.sport() = sport;
+            *self.row.dport() = dport;
+        } else if self.depth == 1 && !self.quoted && *self.row.inner_l4_off() == NONE16 {
+            *self.row.inner_l4_off() = u16::try_from(off).unwrap_or(NONE16);
+            *self.row.inner_sport() = sport;
+            *self.row.inner_dport() = dport;
         }
     }
 
+    #[inline]
     fn enter_tunnel(&mut self, kind: Layer, vni: u32) -> bool {
         if self.depth >= MAX_DEPTH {
             return false;
         }
-        if self.depth == 0 && !self.quoted && self.row.tunnel == 0 {
-            self.row.tunnel = kind as u8;
-            self.row.vni = vni;
+        if self.depth == 0 && !self.quoted && *self.row.tunnel() == 0 {
+            *self.row.tunnel() = kind as u8;
+            *self.row.vni() = vni;
         }
         if !self.quoted {
             self.depth += 1;
@@ -611,12 +642,12 @@ impl Walk<'_> {
                 }
                 self.note_l4(off, off + doff, sport, dport);
                 if self.outer() {
-                    self.row.seq = be32(pkt, off + 4).unwrap_or(0);
-                    self.row.ack = be32(pkt, off + 8).unwrap_or(0);
-                    self.row.tcp_flags =
+                    *self.row.seq() = be32(pkt, off + 4).unwrap_or(0);
+                    *self.row.ack() = be32(pkt, off + 8).unwrap_or(0);
+                    *self.row.tcp_flags() =
                         u16::from(pkt[off + 13]) | (u16::from(pkt[off + 12] & 0x01) << 8);
-                    self.row.window = be16(pkt, off + 14).unwrap_or(0);
-                    self.row.payload_len = (room - doff) as u32;
+                    *self.row.window() = be16(pkt, off + 14).unwrap_or(0);
+                    *self.row.payload_len() = (room - doff) as u32;
                 }
                 if pkt.len() < off + doff {
                     return self.short();
@@ -644,7 +675,7 @@ impl Walk<'_> {
                 }
                 self.note_l4(off, off + 8, sport, dport);
                 if self.outer() {
-                    self.row.payload_len = (ulen - 8) as u32;
+                    *self.row.payload_len() = (ulen - 8) as u32;
                 }
                 let end = off + ulen;
                 match self.tables.encap(dport) {
@@ -673,7 +704,7 @@ impl Walk<'_> {
                 let ty = pkt[off];
                 self.note_l4(off, off + 8, 0, 0);
                 if self.outer() {
-                    self.row.payload_len = room.saturating_sub(8) as u32;
+                    *self.row.payload_len() = room.saturating_sub(8) as u32;
                 }
                 // Error messages quote the invoking datagram after 8 bytes (RFC 792, RFC 4443).
                 let error = if proto == 1 {
@@ -704,7 +735,7 @@ impl Walk<'_> {
                 let (sport, dport) = (be16(pkt, off).unwrap_or(0), be16(pkt, off + 2).unwrap_or(0));
                 self.note_l4(off, off + 12, sport, dport);
                 if self.outer() {
-                    self.row.payload_len = room.saturating_sub(12) as u32;
+                    *self.row.payload_len() = room.saturating_sub(12) as u32;
                 }
                 Next::Done
             }
@@ -720,7 +751,7 @@ impl Walk<'_> {
                     return self.malformed(DropReason::PktTooSmall);
                 }
                 if self.outer() {
-                    self.row.l4proto = next;
+                    *self.row.l4proto() = next;
                 }
                 Next::L4(next, off + hlen, end, v6)
             }
@@ -838,6 +869,591 @@ impl Walk<'_> {
         match proto {
             0x6558 => Next::Ether(off + hlen),
             t => Next::EtherType(t, off + hlen),
+        }
+    }
+}
+
+/// What [`dissect_plain`] reads of a plain packet before writing any of it.
+struct Plain<'a> {
+    /// VLAN ID of the one 802.1Q tag.
+    vlan: Option<u16>,
+    ethertype: u16,
+    ip: PlainIp<'a>,
+    l4: PlainL4,
+    tunnel: Option<PlainTunnel<'a>>,
+}
+
+/// The network layer of a plain packet.
+struct PlainIp<'a> {
+    /// Offset of the header, which is `hdr` (IPv4: 20 bytes and more, IPv6: 40).
+    l3: usize,
+    hdr: &'a [u8],
+    v6: bool,
+    proto: u8,
+    /// Offset of the transport header, and the end of the IP payload.
+    l4: usize,
+    end: usize,
+}
+
+impl PlainIp<'_> {
+    fn layer(&self) -> Layer {
+        if self.v6 { Layer::Ipv6 } else { Layer::Ipv4 }
+    }
+}
+
+/// The transport layer of a plain packet: TCP, UDP, or the GRE header of a tunnel.
+struct PlainL4 {
+    layer: Layer,
+    /// Offset of the payload; source and destination ports; payload length.
+    payload: usize,
+    ports: (u16, u16),
+    payload_len: u32,
+    /// TCP sequence, acknowledgement, flags and window.
+    tcp: Option<(u32, u32, u16, u16)>,
+}
+
+/// One VXLAN, Geneve or GRE tunnel and the plain packet it carries.
+struct PlainTunnel<'a> {
+    kind: Layer,
+    /// Offset of the VXLAN or Geneve header (GRE's is the outer transport layer).
+    shim: Option<usize>,
+    /// Network identifier, or GRE key.
+    vni: u32,
+    /// Offset of the inner Ethernet header, if the tunnel carries frames.
+    eth: Option<usize>,
+    ethertype: u16,
+    ip: PlainIp<'a>,
+    l4: PlainL4,
+}
+
+/// Dissects the common packet straight into a row of columns that holds the defaults of
+/// [`Row`]: Ethernet, at most one 802.1Q tag, IPv4 (not a fragment) or IPv6 without extension
+/// headers, TCP or UDP — or one VXLAN, Geneve or GRE tunnel carrying such a packet (without
+/// a tag) — every length consistent and every byte captured. Returns false, having written
+/// nothing, for any other packet (then the general walker takes it). For the packets it takes
+/// it writes what [`dissect`] gives, which a test checks on mutated packets.
+#[inline]
+pub(super) fn dissect_plain(
+    pkt: &[u8],
+    wirelen: u32,
+    linktype: u16,
+    tables: &Tables,
+    row: &mut ColumnsRow<'_>,
+) -> bool {
+    // Cut packets, oversized ones (offsets beyond u16) and other link types take the walker.
+    if LinkType(linktype) != LinkType::ETHERNET
+        || pkt.len() as u64 != u64::from(wirelen)
+        || pkt.len() >= usize::from(NONE16)
+    {
+        return false;
+    }
+    let Some(p) = read_plain(pkt, tables) else {
+        return false;
+    };
+    let (cols, i) = (&mut *row.cols, row.i);
+    let mut n = 0;
+    let mut layer = |l: Layer, off: usize| {
+        cols.layers[i][n] = l as u8;
+        cols.layer_off[i][n] = off as u16;
+        n += 1;
+    };
+    layer(Layer::Ethernet, 0);
+    if p.vlan.is_some() {
+        layer(Layer::Vlan, 14);
+    }
+    layer(p.ip.layer(), p.ip.l3);
+    layer(p.l4.layer, p.ip.l4);
+    if let Some(t) = &p.tunnel {
+        if let Some(shim) = t.shim {
+            layer(t.kind, shim);
+        }
+        if let Some(eth) = t.eth {
+            layer(Layer::Ethernet, eth);
+        }
+        layer(t.ip.layer(), t.ip.l3);
+        layer(t.l4.layer, t.ip.l4);
+    }
+    cols.nlayers[i] = n as u8;
+    if let Some(vlan) = p.vlan {
+        cols.vlan[i] = vlan;
+        cols.vlan_depth[i] = 1;
+    }
+    cols.ethertype[i] = p.ethertype;
+    cols.l3_off[i] = p.ip.l3 as u16;
+    let h = p.ip.hdr;
+    if p.ip.v6 {
+        cols.ip_version[i] = 6;
+        cols.ttl[i] = h[7];
+        cols.src6[i].copy_from_slice(&h[8..24]);
+        cols.dst6[i].copy_from_slice(&h[24..40]);
+    } else {
+        cols.ip_version[i] = 4;
+        cols.ttl[i] = h[8];
+        cols.src4[i] = u32::from_be_bytes([h[12], h[13], h[14], h[15]]);
+        cols.dst4[i] = u32::from_be_bytes([h[16], h[17], h[18], h[19]]);
+    }
+    cols.l4proto[i] = p.ip.proto;
+    cols.l4_off[i] = p.ip.l4 as u16;
+    cols.payload_off[i] = p.l4.payload as u16;
+    (cols.sport[i], cols.dport[i]) = p.l4.ports;
+    cols.payload_len[i] = p.l4.payload_len;
+    if let Some((seq, ack, flags, window)) = p.l4.tcp {
+        cols.seq[i] = seq;
+        cols.ack[i] = ack;
+        cols.tcp_flags[i] = flags;
+        cols.window[i] = window;
+    }
+    if let Some(t) = &p.tunnel {
+        cols.tunnel[i] = t.kind as u8;
+        cols.vni[i] = t.vni;
+        cols.inner_ethertype[i] = t.ethertype;
+        cols.inner_l3_off[i] = t.ip.l3 as u16;
+        cols.inner_l4proto[i] = t.ip.proto;
+        if !t.ip.v6 {
+            let h = t.ip.hdr;
+            cols.inner_src4[i] = u32::from_be_bytes([h[12], h[13], h[14], h[15]]);
+            cols.inner_dst4[i] = u32::from_be_bytes([h[16], h[17], h[18], h[19]]);
+        }
+        cols.inner_l4_off[i] = t.ip.l4 as u16;
+        (cols.inner_sport[i], cols.inner_dport[i]) = t.l4.ports;
+    }
+    true
+}
+
+/// Reads a plain packet (see [`dissect_plain`]), or `None` for any other.
+#[inline]
+fn read_plain<'a>(pkt: &'a [u8], tables: &Tables) -> Option<Plain<'a>> {
+    let eth = pkt.first_chunk::<18>()?;
+    let mut ethertype = u16::from_be_bytes([eth[12], eth[13]]);
+    let (mut vlan, mut l3) = (None, 14);
+    if ethertype == 0x8100 {
+        // One 802.1Q tag, whose VLAN ID the outer packet records.
+        vlan = Some(u16::from_be_bytes([eth[14], eth[15]]) & 0x0fff);
+        ethertype = u16::from_be_bytes([eth[16], eth[17]]);
+        l3 = 18;
+    }
+    let ip = plain_ip(pkt, ethertype, l3)?;
+    if ip.proto == 47 {
+        let (l4, tunnel) = plain_gre(pkt, &ip, tables)?;
+        return Some(Plain {
+            vlan,
+            ethertype,
+            ip,
+            l4,
+            tunnel: Some(tunnel),
+        });
+    }
+    let l4 = plain_l4(pkt, &ip)?;
+    let tunnel = match (l4.layer, tables.encap(l4.ports.1)) {
+        (Layer::Udp, Some(encap)) => Some(plain_udp_tunnel(pkt, &ip, encap, tables)?),
+        _ => None,
+    };
+    Some(Plain {
+        vlan,
+        ethertype,
+        ip,
+        l4,
+        tunnel,
+    })
+}
+
+/// The network layer selected by `ethertype`: IPv4 or IPv6 of a plain packet.
+#[inline]
+fn plain_ip(pkt: &[u8], ethertype: u16, off: usize) -> Option<PlainIp<'_>> {
+    match ethertype {
+        0x0800 => plain_ipv4(pkt, off),
+        0x86dd => plain_ipv6(pkt, off),
+        _ => None,
+    }
+}
+
+/// A TCP or UDP header of a plain packet, with the checks of `tcp_v4_rcv` (data offset) and
+/// `__udp4_lib_rcv` (length).
+#[inline]
+fn plain_l4(pkt: &[u8], ip: &PlainIp<'_>) -> Option<PlainL4> {
+    let (off, room) = (ip.l4, ip.end - ip.l4);
+    let h = pkt.get(off..)?;
+    match ip.proto {
+        6 => {
+            let h = h.first_chunk::<20>()?;
+            let doff = usize::from(h[12] >> 4) * 4;
+            if room < 20 || doff < 20 || doff > room {
+                return None;
+            }
+            Some(PlainL4 {
+                layer: Layer::Tcp,
+                payload: off + doff,
+                ports: (
+                    u16::from_be_bytes([h[0], h[1]]),
+                    u16::from_be_bytes([h[2], h[3]]),
+                ),
+                payload_len: (room - doff) as u32,
+                tcp: Some((
+                    u32::from_be_bytes([h[4], h[5], h[6], h[7]]),
+                    u32::from_be_bytes([h[8], h[9], h[10], h[11]]),
+                    u16::from(h[13]) | (u16::from(h[12] & 0x01) << 8),
+                    u16::from_be_bytes([h[14], h[15]]),
+                )),
+            })
+        }
+        17 => {
+            let h = h.first_chunk::<8>()?;
+            let ulen = usize::from(u16::from_be_bytes([h[4], h[5]]));
+            if room < 8 || ulen < 8 || ulen > room {
+                return None;
+            }
+            Some(PlainL4 {
+                layer: Layer::Udp,
+                payload: off + 8,
+                ports: (
+                    u16::from_be_bytes([h[0], h[1]]),
+                    u16::from_be_bytes([h[2], h[3]]),
+                ),
+                payload_len: (ulen - 8) as u32,
+                tcp: None,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The VXLAN or Geneve header of a plain tunnel (`vxlan_rcv`: the I flag; RFC 8926: version
+/// 0, options within the datagram) and the packet it carries.
+#[inline]
+fn plain_udp_tunnel<'a>(
+    pkt: &'a [u8],
+    ip: &PlainIp<'_>,
+    encap: Encap,
+    tables: &Tables,
+) -> Option<PlainTunnel<'a>> {
+    let shim = ip.l4 + 8;
+    let end = ip.l4 + usize::from(u16::from_be_bytes([pkt[ip.l4 + 4], pkt[ip.l4 + 5]]));
+    let h = pkt.get(shim..end)?.first_chunk::<8>()?;
+    let vni = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) >> 8;
+    let (kind, inner, proto) = match encap {
+        Encap::Vxlan => {
+            if h[0] & 0x08 == 0 {
+                return None;
+            }
+            (Layer::Vxlan, shim + 8, 0x6558)
+        }
+        Encap::Geneve => {
+            let hlen = 8 + usize::from(h[0] & 0x3f) * 4;
+            if h[0] >> 6 != 0 || shim + hlen > end {
+                return None;
+            }
+            (Layer::Geneve, shim + hlen, u16::from_be_bytes([h[2], h[3]]))
+        }
+    };
+    plain_inner(pkt, kind, Some(shim), vni, proto, inner, tables)
+}
+
+/// The GRE header of a plain tunnel (version 0, RFC 2784/2890) as the outer transport layer,
+/// and the packet it carries.
+#[inline]
+fn plain_gre<'a>(
+    pkt: &'a [u8],
+    ip: &PlainIp<'_>,
+    tables: &Tables,
+) -> Option<(PlainL4, PlainTunnel<'a>)> {
+    let off = ip.l4;
+    let h = pkt.get(off..ip.end)?.first_chunk::<4>()?;
+    let flags = u16::from_be_bytes([h[0], h[1]]);
+    if flags & 0x7 != 0 {
+        return None;
+    }
+    // Checksum, key and sequence number add 4 bytes each; the key follows the checksum.
+    let csum = usize::from(flags & 0x8000 != 0) * 4;
+    let keyed = flags & 0x2000 != 0;
+    let hlen = 4 + csum + usize::from(keyed) * 4 + usize::from(flags & 0x1000 != 0) * 4;
+    if off + hlen > ip.end {
+        return None;
+    }
+    let key = if keyed {
+        let k = pkt.get(off + 4 + csum..)?.first_chunk::<4>()?;
+        u32::from_be_bytes(*k)
+    } else {
+        0
+    };
+    let l4 = PlainL4 {
+        layer: Layer::Gre,
+        payload: off + hlen,
+        ports: (0, 0),
+        payload_len: (ip.end - off) as u32,
+        tcp: None,
+    };
+    let proto = u16::from_be_bytes([h[2], h[3]]);
+    let tunnel = plain_inner(pkt, Layer::Gre, None, key, proto, off + hlen, tables)?;
+    Some((l4, tunnel))
+}
+
+/// The plain packet a tunnel carries at `off`: an Ethernet frame (`proto` 0x6558) without a
+/// tag, or an IP packet, then TCP or UDP that is not a tunnel again.
+#[inline]
+fn plain_inner<'a>(
+    pkt: &'a [u8],
+    kind: Layer,
+    shim: Option<usize>,
+    vni: u32,
+    proto: u16,
+    off: usize,
+    tables: &Tables,
+) -> Option<PlainTunnel<'a>> {
+    let (eth, ethertype, l3) = if proto == 0x6558 {
+        let e = pkt.get(off..)?.first_chunk::<14>()?;
+        (Some(off), u16::from_be_bytes([e[12], e[13]]), off + 14)
+    } else {
+        (None, proto, off)
+    };
+    let ip = plain_ip(pkt, ethertype, l3)?;
+    let l4 = plain_l4(pkt, &ip)?;
+    if l4.layer == Layer::Udp && tables.encap(l4.ports.1).is_some() {
+        return None;
+    }
+    Some(PlainTunnel {
+        kind,
+        shim,
+        vni,
+        eth,
+        ethertype,
+        ip,
+        l4,
+    })
+}
+
+/// An IPv4 header of a plain packet: `ip_rcv_core`'s version, header and total length checks
+/// passed, not a fragment.
+#[inline]
+fn plain_ipv4(pkt: &[u8], off: usize) -> Option<PlainIp<'_>> {
+    let h = pkt.get(off..)?.first_chunk::<20>()?;
+    let hlen = usize::from(h[0] & 0x0f) * 4;
+    let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    // A zero total length (TSO), fragments and everything the walker marks go its way.
+    if h[0] >> 4 != 4
+        || hlen < 20
+        || total < hlen
+        || total > pkt.len() - off
+        || u16::from_be_bytes([h[6], h[7]]) & 0x3fff != 0
+    {
+        return None;
+    }
+    Some(PlainIp {
+        l3: off,
+        hdr: h,
+        v6: false,
+        proto: h[9],
+        l4: off + hlen,
+        end: off + total,
+    })
+}
+
+/// An IPv6 header of a plain packet: `ipv6_rcv`'s length check passed, TCP, UDP or GRE next.
+#[inline]
+fn plain_ipv6(pkt: &[u8], off: usize) -> Option<PlainIp<'_>> {
+    let h = pkt.get(off..)?.first_chunk::<40>()?;
+    let plen = usize::from(u16::from_be_bytes([h[4], h[5]]));
+    // A zero payload length (jumbogram, BIG TCP) and extension headers go the walker's way.
+    if h[0] >> 4 != 6 || plen == 0 || plen > pkt.len() - off - 40 || !matches!(h[6], 6 | 17 | 47) {
+        return None;
+    }
+    Some(PlainIp {
+        l3: off,
+        hdr: h,
+        v6: true,
+        proto: h[6],
+        l4: off + 40,
+        end: off + 40 + plen,
+    })
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+    use crate::demux::Columns;
+
+    /// A plain frame: Ethernet, an optional 802.1Q tag, IPv4 or IPv6, TCP or UDP, payload.
+    pub(in crate::demux) fn frame(vlan: bool, v6: bool, tcp: bool, payload: usize) -> Vec<u8> {
+        let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+        if vlan {
+            f.extend([0x81, 0x00, 0x20, 0x07]);
+        }
+        f.extend(if v6 { [0x86, 0xdd] } else { [0x08, 0x00] });
+        let l4_len = if tcp { 20 } else { 8 } + payload;
+        let proto = if tcp { 6 } else { 17 };
+        if v6 {
+            f.extend([0x60, 0, 0, 0]);
+            f.extend((l4_len as u16).to_be_bytes());
+            f.extend([proto, 64]);
+            f.extend((0..32).map(|k| k as u8));
+        } else {
+            f.extend([0x45, 0]);
+            f.extend((20 + l4_len as u16).to_be_bytes());
+            f.extend([0, 1, 0x40, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2]);
+        }
+        if tcp {
+            f.extend([
+                0x30, 0x39, 0x01, 0xbb, 0, 0, 0, 1, 0, 0, 0, 2, 0x50, 0x18, 0x20, 0,
+            ]);
+            f.extend([0, 0, 0, 0]);
+        } else {
+            f.extend([0x30, 0x39, 0x00, 0x35]);
+            f.extend((l4_len as u16).to_be_bytes());
+            f.extend([0, 0]);
+        }
+        f.extend((0..payload).map(|k| k as u8));
+        f
+    }
+
+    /// A frame carrying `inner` (an Ethernet frame when `proto` is 0x6558, else an IP packet)
+    /// in a tunnel: VXLAN (`kind` 0), Geneve with one option (1) or keyed GRE (2), over IPv4 or
+    /// IPv6 and an optional 802.1Q tag.
+    fn tunnel(kind: u8, vlan: bool, v6: bool, proto: u16, inner: &[u8]) -> Vec<u8> {
+        let mut carried = match kind {
+            0 => vec![0x08, 0, 0, 0, 0x12, 0x34, 0x56, 0],
+            1 => [[1, 0], proto.to_be_bytes(), [0xab, 0xcd], [0xef, 0]].concat(),
+            _ => [[0x20, 0], proto.to_be_bytes(), [0, 0], [0, 7]].concat(),
+        };
+        if kind == 1 {
+            carried.extend([1, 3, 0x80, 1]);
+        }
+        carried.extend(inner);
+        let mut l4 = carried;
+        if kind != 2 {
+            let port: u16 = if kind == 0 { 4789 } else { 6081 };
+            let mut udp = [[0xc0, 0x01], port.to_be_bytes()].concat();
+            udp.extend((8 + l4.len() as u16).to_be_bytes());
+            udp.extend([0, 0]);
+            udp.extend(l4);
+            l4 = udp;
+        }
+        let proto = if kind == 2 { 47 } else { 17 };
+        let mut f = vec![2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2];
+        if vlan {
+            f.extend([0x81, 0x00, 0x00, 0x64]);
+        }
+        if v6 {
+            f.extend([0x86, 0xdd, 0x60, 0, 0, 0]);
+            f.extend((l4.len() as u16).to_be_bytes());
+            f.extend([proto, 64]);
+            f.extend((0..32).map(|k| 0x80 | k as u8));
+        } else {
+            f.extend([0x08, 0x00, 0x45, 0]);
+            f.extend((20 + l4.len() as u16).to_be_bytes());
+            f.extend([
+                0, 1, 0x40, 0, 64, proto, 0, 0, 192, 0, 2, 1, 198, 51, 100, 2,
+            ]);
+        }
+        f.extend(l4);
+        f
+    }
+
+    /// Plain frames of every shape the fast path takes.
+    fn shapes() -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for shape in 0..8 {
+            let (vlan, v6, tcp) = (shape & 1 != 0, shape & 2 != 0, shape & 4 != 0);
+            out.push(frame(vlan, v6, tcp, 10));
+            for kind in 0..3 {
+                let inner = frame(false, !v6, tcp, 6);
+                out.push(tunnel(kind, vlan, v6, 0x6558, &inner));
+                if kind != 0 {
+                    let ethertype = if v6 { 0x0800 } else { 0x86dd };
+                    out.push(tunnel(kind, vlan, v6, ethertype, &inner[14..]));
+                }
+            }
+        }
+        out
+    }
+
+    /// Row 0 as `dissect_batch` fills it, and whether the fast path took the packet.
+    fn batch_row(pkt: &[u8], wirelen: u32, tables: &Tables) -> (Row, bool) {
+        let mut cols = Columns::with_defaults(1);
+        let mut row = ColumnsRow::new(&mut cols, 0).unwrap();
+        let fast = dissect_plain(pkt, wirelen, 1, tables, &mut row);
+        if !fast {
+            dissect_into(pkt, wirelen, 1, tables, row);
+        }
+        (cols.row(0).unwrap_or_default(), fast)
+    }
+
+    #[test]
+    fn columns_equal_the_walker_on_mutated_plain_packets() {
+        let tables = Tables::new();
+        let mut rng = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let (mut compared, mut fast_taken) = (0, 0);
+        for base in shapes() {
+            let wire = base.len() as u32;
+            assert!(batch_row(&base, wire, &tables).1, "{base:02x?}");
+            let mut check = |pkt: &[u8], wirelen: u32| {
+                let (row, fast) = batch_row(pkt, wirelen, &tables);
+                assert_eq!(
+                    row,
+                    dissect(pkt, wirelen, 1, &tables),
+                    "{pkt:02x?} ({wirelen})"
+                );
+                compared += 1;
+                fast_taken += usize::from(fast);
+            };
+            check(&base, wire);
+            check(&base, wire + 1);
+            for len in 0..base.len() {
+                check(&base[..len], len as u32);
+                check(&base[..len], wire);
+            }
+            for at in 0..base.len() {
+                for v in [0, 1, 4, 5, 6, 0x11, 0x3f, 0x40, 0x81, 0xff, base[at] ^ 0x20] {
+                    let mut p = base.clone();
+                    p[at] = v;
+                    check(&p, wire);
+                }
+            }
+            for _ in 0..4_000 {
+                let mut p = base.clone();
+                for _ in 0..=next() % 3 {
+                    let at = (next() % p.len() as u64) as usize;
+                    p[at] = next() as u8;
+                }
+                p.truncate(p.len() - (next() % 4) as usize);
+                check(&p, wire);
+            }
+        }
+        // Both paths ran: the fast one on the intact packets, the walker on the broken ones.
+        assert!(
+            fast_taken > 1000 && fast_taken < compared,
+            "{fast_taken} of {compared}"
+        );
+    }
+
+    #[test]
+    fn tunnels_fill_the_inner_columns_and_odd_ones_take_the_walker() {
+        let tables = Tables::new();
+        let inner = frame(false, false, true, 6);
+        let f = tunnel(0, true, true, 0x6558, &inner);
+        let (row, fast) = batch_row(&f, f.len() as u32, &tables);
+        assert!(fast);
+        assert_eq!(row.tunnel, Layer::Vxlan as u8);
+        assert_eq!(
+            (row.vni, row.vlan, row.inner_ethertype),
+            (0x12_3456, 100, 0x0800)
+        );
+        assert_eq!(
+            (row.inner_src4, row.inner_sport, row.inner_dport),
+            (0x0a00_0001, 12345, 443)
+        );
+        // VXLAN without its I flag, and a tunnel in a tunnel: the walker's.
+        let mut no_flag = f.clone();
+        no_flag[18 + 40 + 8] = 0;
+        let nested = tunnel(0, false, false, 0x6558, &f);
+        for p in [no_flag, nested] {
+            let (row, fast) = batch_row(&p, p.len() as u32, &tables);
+            assert!(!fast);
+            assert_eq!(row, dissect(&p, p.len() as u32, 1, &tables));
         }
     }
 }

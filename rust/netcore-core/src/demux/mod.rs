@@ -22,11 +22,21 @@ pub use verify::{
 use crate::batch::Batch;
 
 /// Dissects every packet of `batch`.
+///
+/// The columns are sized once and filled in place; the common packet (Ethernet, IPv4 or IPv6,
+/// TCP or UDP, at most one VXLAN, Geneve or GRE tunnel) takes a straight path, any other the
+/// general walker.
 #[must_use]
 pub fn dissect_batch(batch: &Batch, tables: &Tables) -> Columns {
-    let mut cols = Columns::with_capacity(batch.len());
-    for ((pkt, &wirelen), &linktype) in batch.packets().zip(&batch.wirelen).zip(&batch.linktype) {
-        cols.push(&dissect(pkt, wirelen, linktype, tables));
+    let mut cols = Columns::with_defaults(batch.len());
+    let packets = batch.packets().zip(&batch.wirelen).zip(&batch.linktype);
+    for (i, ((pkt, &wirelen), &linktype)) in packets.enumerate() {
+        let Some(mut row) = columns::ColumnsRow::new(&mut cols, i) else {
+            break;
+        };
+        if !dissect::dissect_plain(pkt, wirelen, linktype, tables, &mut row) {
+            dissect::dissect_into(pkt, wirelen, linktype, tables, row);
+        }
     }
     cols
 }
