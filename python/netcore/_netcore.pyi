@@ -285,8 +285,8 @@ class Stack:
         *,
         capture: list[tuple[str, str]] = ...,
         dispatch: _Dispatch | None = None,
-        batch_size: int = 4096,
-        ring_size: int = 1024,
+        batch_size: int = 1024,
+        ring_size: int = 4096,
         drop_on_full: bool = False,
     ) -> dict[str, Any]: ...
     def output(

@@ -267,8 +267,8 @@ class Namespace:
         *,
         into: str,
         capture: Mapping[str, str | os.PathLike[str]] | None = None,
-        batch_size: int = 4096,
-        ring_size: int = 1024,
+        batch_size: int = 1024,
+        ring_size: int = 4096,
         drop_on_full: bool = False,
         strict: bool = True,
     ) -> RunReport:

@@ -369,7 +369,7 @@ impl PyStack {
 
     /// Runs `reader` into device `into`; `capture` maps device names to output paths.
     #[pyo3(signature = (reader, into, *, capture = Vec::new(), dispatch = None,
-        batch_size = 4096, ring_size = 1024, drop_on_full = false))]
+        batch_size = 1024, ring_size = 4096, drop_on_full = false))]
     #[allow(clippy::too_many_arguments)]
     fn replay<'py>(
         &self,

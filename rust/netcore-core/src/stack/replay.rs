@@ -42,7 +42,7 @@ pub struct ReplayOptions {
 impl Default for ReplayOptions {
     fn default() -> Self {
         ReplayOptions {
-            batch_size: 4096,
+            batch_size: 1024,
             ring_size: 4096,
             drop_on_full: false,
         }
