@@ -12,6 +12,9 @@
 //! - `crossbeam`: `ArrayQueue` (multi-producer multi-consumer), which moves one item per call.
 //!
 //! When a side finds the ring full or empty it spins briefly then yields, the same for all.
+//! Two threads measure the ring with the caches' cross-core traffic and the scheduler; the
+//! `local` cases (one thread pushes a burst then pops it) measure the operations alone, which a
+//! loaded machine disturbs far less.
 //! Run: `cargo bench -p netcore-benches --bench ring`; a table of ratios ends the output.
 
 use std::hint::black_box;
@@ -144,36 +147,82 @@ fn transfer(mut tx: impl Push, mut rx: impl Pop, burst: usize) -> Duration {
     elapsed
 }
 
-fn contender(name: &str, burst: usize) -> Duration {
+/// Moves `ITEMS` items through a ring on one thread: push a burst, pop it, repeat.
+fn local(mut tx: impl Push, mut rx: impl Pop, burst: usize) -> Duration {
+    let start = Instant::now();
+    let mut buf = Vec::with_capacity(burst);
+    let mut out = Vec::with_capacity(burst);
+    let mut sum = 0usize;
+    for first in (0..ITEMS).step_by(burst) {
+        buf.extend(first..first + burst);
+        let pushed = tx.push(&mut buf);
+        let popped = rx.pop(&mut out, burst);
+        assert!(
+            pushed == burst && popped == burst,
+            "a burst must fit in an empty ring"
+        );
+        sum += out.iter().sum::<usize>();
+        out.clear();
+    }
+    let elapsed = start.elapsed();
+    assert_eq!(
+        black_box(sum),
+        ITEMS * (ITEMS - 1) / 2,
+        "items lost or duplicated"
+    );
+    elapsed
+}
+
+/// How a case moves the items: two threads or one.
+type Mover<P, C> = fn(P, C, usize) -> Duration;
+
+fn contender(name: &str, burst: usize, threads: bool) -> Duration {
+    fn run<P: Push, C: Pop>(tx: P, rx: C, burst: usize, threads: bool) -> Duration {
+        let mover: Mover<P, C> = if threads { transfer } else { local };
+        mover(tx, rx, burst)
+    }
     match name {
         "ours_spsc" => {
             let (tx, rx) = ring::spsc(CAPACITY).expect("ring");
-            transfer(tx, rx, burst)
+            run(tx, rx, burst, threads)
         }
         "ours_mpmc" => {
             let (tx, rx) = ring::mpmc(CAPACITY).expect("ring");
-            transfer(tx, rx, burst)
+            run(tx, rx, burst, threads)
         }
         "rtrb" => {
             let (tx, rx) = rtrb::RingBuffer::<usize>::new(CAPACITY);
-            transfer(tx, rx, burst)
+            run(tx, rx, burst, threads)
         }
         _ => {
             let q = Arc::new(ArrayQueue::new(CAPACITY));
-            transfer(Crossbeam(Arc::clone(&q)), Crossbeam(q), burst)
+            run(Crossbeam(Arc::clone(&q)), Crossbeam(q), burst, threads)
         }
     }
 }
 
+/// Case names: `burstN` on two threads, `localN` on one.
+fn cases() -> Vec<(String, usize, bool)> {
+    [true, false]
+        .into_iter()
+        .flat_map(|threads| {
+            BURSTS.into_iter().map(move |b| {
+                let kind = if threads { "burst" } else { "local" };
+                (format!("{kind}{b}"), b, threads)
+            })
+        })
+        .collect()
+}
+
 fn bench(c: &mut Criterion) {
-    for burst in BURSTS {
+    for (case, burst, threads) in cases() {
         let mut g = c.benchmark_group("ring");
         g.throughput(Throughput::Elements(ITEMS as u64));
-        let case = format!("burst{burst}");
         for name in CONTENDERS {
-            g.bench_function(BenchmarkId::new(name, burst), |b| {
+            g.bench_function(BenchmarkId::new(name, &case), |b| {
                 b.iter_custom(|iters| {
-                    let elapsed: Duration = (0..iters).map(|_| contender(name, burst)).sum();
+                    let elapsed: Duration =
+                        (0..iters).map(|_| contender(name, burst, threads)).sum();
                     RATES.record(&case, name, iters * ITEMS as u64, elapsed)
                 });
             });
@@ -190,9 +239,9 @@ fn main() {
         .measurement_time(Duration::from_secs(2));
     bench(&mut c);
     c.final_summary();
-    let cases: Vec<String> = BURSTS.iter().map(|b| format!("burst{b}")).collect();
+    let cases: Vec<String> = cases().into_iter().map(|(name, _, _)| name).collect();
     RATES.print(
-        "Ring, one producer and one consumer thread",
+        "Ring: burstN = one producer and one consumer thread, localN = one thread",
         &cases,
         &CONTENDERS,
         &[
