@@ -15,7 +15,9 @@
 //! Two threads measure the ring with the caches' cross-core traffic and the scheduler; the
 //! `local` cases (one thread pushes a burst then pops it) measure the operations alone, which a
 //! loaded machine disturbs far less.
-//! Run: `cargo bench -p netcore-benches --bench ring`; a table of ratios ends the output.
+//! Run: `cargo bench -p netcore-benches --bench ring`. After criterion's report, every contender
+//! runs once per round for 15 rounds, in turn, and the table of medians and ratios of that pass
+//! ends the output (see `netcore_benches::ratios`).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -31,6 +33,8 @@ const CAPACITY: usize = 1024;
 const ITEMS: usize = 1 << 20;
 const BURSTS: [usize; 5] = [1, 32, 64, 128, 256];
 const CONTENDERS: [&str; 4] = ["ours_spsc", "ours_mpmc", "rtrb", "crossbeam"];
+/// Rounds of the interleaved pass that gives the ratio table.
+const ROUNDS: usize = 15;
 
 static RATES: Rates = Rates::new();
 
@@ -220,11 +224,7 @@ fn bench(c: &mut Criterion) {
         g.throughput(Throughput::Elements(ITEMS as u64));
         for name in CONTENDERS {
             g.bench_function(BenchmarkId::new(name, &case), |b| {
-                b.iter_custom(|iters| {
-                    let elapsed: Duration =
-                        (0..iters).map(|_| contender(name, burst, threads)).sum();
-                    RATES.record(&case, name, iters * ITEMS as u64, elapsed)
-                });
+                b.iter_custom(|iters| (0..iters).map(|_| contender(name, burst, threads)).sum());
             });
         }
         g.finish();
@@ -239,6 +239,11 @@ fn main() {
         .measurement_time(Duration::from_secs(2));
     bench(&mut c);
     c.final_summary();
+    for (case, burst, threads) in cases() {
+        RATES.interleave(&case, &CONTENDERS, ROUNDS, |name| {
+            (ITEMS as u64, contender(name, burst, threads))
+        });
+    }
     let cases: Vec<String> = cases().into_iter().map(|(name, _, _)| name).collect();
     RATES.print(
         "Ring: burstN = one producer and one consumer thread, localN = one thread",

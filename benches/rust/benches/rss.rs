@@ -10,7 +10,9 @@
 //! - `bitwise`: `rss::toeplitz`, the definition one bit at a time.
 //! - `config`: `RssConfig::hash` on frames (only in `frame`).
 //!
-//! Run: `cargo bench -p netcore-benches --bench rss`; a table of ratios ends the output.
+//! Run: `cargo bench -p netcore-benches --bench rss`. After criterion's report, every contender
+//! runs once per round for 15 rounds, in turn, and the table of medians and ratios of that pass
+//! ends the output (see `netcore_benches::ratios`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -22,6 +24,9 @@ use netcore_core::rss::{MICROSOFT_KEY, RssConfig, RssKey, ToeplitzTable, toeplit
 
 const FLOWS: usize = 4096;
 const CONTENDERS: [&str; 4] = ["table", "softrss", "bitwise", "config"];
+/// Rounds of the interleaved pass that gives the ratio table, and passes over the flows per run.
+const ROUNDS: usize = 15;
+const PASSES: usize = 25;
 
 static RATES: Rates = Rates::new();
 
@@ -69,68 +74,114 @@ fn frame(t: &[u8]) -> Vec<u8> {
     f
 }
 
-/// Times `iters` passes of `hash_all` over the flows and records the rate.
-fn measure(case: &str, name: &str, iters: u64, mut hash_all: impl FnMut() -> u32) -> Duration {
-    let start = Instant::now();
-    for _ in 0..iters {
-        black_box(hash_all());
-    }
-    RATES.record(case, name, iters * FLOWS as u64, start.elapsed())
+/// The flows of one case in every contender's form.
+struct Case {
+    name: &'static str,
+    flat: Vec<u8>,
+    flat_words: Vec<u32>,
+    frames: Vec<Vec<u8>>,
+    len: usize,
 }
 
-fn bench(c: &mut Criterion) {
-    let key = RssKey::default();
-    let table = ToeplitzTable::new(&key);
-    let key_words: [u32; 10] = std::array::from_fn(|i| {
-        u32::from_be_bytes([
-            MICROSOFT_KEY[4 * i],
-            MICROSOFT_KEY[4 * i + 1],
-            MICROSOFT_KEY[4 * i + 2],
-            MICROSOFT_KEY[4 * i + 3],
-        ])
-    });
-    let config = RssConfig::new(16).expect("config");
-    for (case, len) in [("ipv4", 12), ("ipv6", 36), ("frame", 12)] {
+impl Case {
+    fn new(name: &'static str, len: usize) -> Self {
         // Flat arrays, as flow keys sit in a batch's columns: no pointer per flow.
         let flat = bytes(FLOWS * len, len as u32 * 7919);
-        let inputs: Vec<&[u8]> = flat.chunks_exact(len).collect();
         let flat_words = words(&flat);
-        let input_words: Vec<&[u32]> = flat_words.chunks_exact(len / 4).collect();
-        let frames: Vec<Vec<u8>> = inputs.iter().map(|i| frame(i)).collect();
-        for (i, w) in inputs.iter().zip(&input_words) {
+        let frames = flat.chunks_exact(len).map(frame).collect();
+        Case {
+            name,
+            flat,
+            flat_words,
+            frames,
+            len,
+        }
+    }
+
+    fn inputs(&self) -> impl Iterator<Item = &[u8]> {
+        self.flat.chunks_exact(self.len)
+    }
+
+    fn input_words(&self) -> impl Iterator<Item = &[u32]> {
+        self.flat_words.chunks_exact(self.len / 4)
+    }
+}
+
+/// The keyed state every contender needs.
+struct Hashers {
+    table: ToeplitzTable,
+    key_words: [u32; 10],
+    config: RssConfig,
+}
+
+impl Hashers {
+    fn new() -> Self {
+        let key_words = std::array::from_fn(|i| {
+            u32::from_be_bytes([
+                MICROSOFT_KEY[4 * i],
+                MICROSOFT_KEY[4 * i + 1],
+                MICROSOFT_KEY[4 * i + 2],
+                MICROSOFT_KEY[4 * i + 3],
+            ])
+        });
+        Hashers {
+            table: ToeplitzTable::new(&RssKey::default()),
+            key_words,
+            config: RssConfig::new(16).expect("config"),
+        }
+    }
+
+    /// Hashes every flow of `case` once with `contender`.
+    fn pass(&self, contender: &str, case: &Case) -> u32 {
+        match contender {
+            "table" => case
+                .inputs()
+                .fold(0, |h, i| h ^ self.table.hash(black_box(i))),
+            "softrss" => case
+                .input_words()
+                .fold(0, |h, w| h ^ softrss(&self.key_words, black_box(w))),
+            "bitwise" => case.inputs().fold(0, |h, i| {
+                h ^ toeplitz(&MICROSOFT_KEY, black_box(i)).unwrap_or(0)
+            }),
+            _ => case.frames.iter().fold(0, |h, f| {
+                h ^ self
+                    .config
+                    .hash(black_box(f), LinkType::ETHERNET)
+                    .map_or(0, |(x, _)| x)
+            }),
+        }
+    }
+}
+
+/// The contenders of a case: the frame case compares the whole path with the table alone.
+fn contenders(case: &Case) -> Vec<&'static str> {
+    if case.name == "frame" {
+        vec!["table", "config"]
+    } else {
+        vec!["table", "softrss", "bitwise"]
+    }
+}
+
+fn cases() -> [Case; 3] {
+    [
+        Case::new("ipv4", 12),
+        Case::new("ipv6", 36),
+        Case::new("frame", 12),
+    ]
+}
+
+fn bench(c: &mut Criterion, hashers: &Hashers, cases: &[Case]) {
+    for case in cases {
+        for (i, w) in case.inputs().zip(case.input_words()) {
             let want = toeplitz(&MICROSOFT_KEY, i).expect("length");
-            assert_eq!(table.hash(i), want, "table disagrees");
-            assert_eq!(softrss(&key_words, w), want, "softrss disagrees");
+            assert_eq!(hashers.table.hash(i), want, "table disagrees");
+            assert_eq!(softrss(&hashers.key_words, w), want, "softrss disagrees");
         }
         let mut g = c.benchmark_group("toeplitz");
         g.throughput(Throughput::Elements(FLOWS as u64));
-        for name in CONTENDERS {
-            if (case == "frame") != (name == "config") && name != "table" {
-                continue;
-            }
-            g.bench_function(BenchmarkId::new(name, case), |b| {
-                b.iter_custom(|iters| match name {
-                    "table" => measure(case, name, iters, || {
-                        inputs.iter().fold(0, |h, i| h ^ table.hash(black_box(i)))
-                    }),
-                    "softrss" => measure(case, name, iters, || {
-                        input_words
-                            .iter()
-                            .fold(0, |h, w| h ^ softrss(&key_words, black_box(w)))
-                    }),
-                    "bitwise" => measure(case, name, iters, || {
-                        inputs.iter().fold(0, |h, i| {
-                            h ^ toeplitz(&MICROSOFT_KEY, black_box(i)).unwrap_or(0)
-                        })
-                    }),
-                    _ => measure(case, name, iters, || {
-                        frames.iter().fold(0, |h, f| {
-                            h ^ config
-                                .hash(black_box(f), LinkType::ETHERNET)
-                                .map_or(0, |(x, _)| x)
-                        })
-                    }),
-                });
+        for name in contenders(case) {
+            g.bench_function(BenchmarkId::new(name, case.name), |b| {
+                b.iter(|| hashers.pass(name, case));
             });
         }
         g.finish();
@@ -142,11 +193,22 @@ fn main() {
         .configure_from_args()
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(2));
-    bench(&mut c);
+    let hashers = Hashers::new();
+    let cases = cases();
+    bench(&mut c, &hashers, &cases);
     c.final_summary();
+    for case in &cases {
+        RATES.interleave(case.name, &contenders(case), ROUNDS, |name| {
+            let start = Instant::now();
+            for _ in 0..PASSES {
+                black_box(hashers.pass(name, case));
+            }
+            ((PASSES * FLOWS) as u64, start.elapsed())
+        });
+    }
     RATES.print(
         "Toeplitz hashes, one thread",
-        &["ipv4".into(), "ipv6".into(), "frame".into()],
+        &cases.iter().map(|c| c.name.to_string()).collect::<Vec<_>>(),
         &CONTENDERS,
         &[
             ("table", "softrss"),

@@ -1,5 +1,9 @@
-//! Rates recorded while criterion measures, and the table of ratios printed at the end of the
-//! same run (absolute times on a shared machine are noise; ratios within one run are the figure).
+//! Rates of contenders measured round-robin, and the table of ratios printed at the end of a run
+//! (absolute times on a shared machine are noise; ratios within one run are the figure).
+//!
+//! Criterion measures one contender after another, so a change in the machine's load between
+//! them shows up as a ratio. [`Rates::interleave`] runs every contender once per round instead,
+//! round after round, so that load falls on all of them alike.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -22,8 +26,7 @@ impl Rates {
         }
     }
 
-    /// Records that `contender` moved `items` in `elapsed` in `case`; returns `elapsed`, so a
-    /// criterion `iter_custom` closure can end with it.
+    /// Records that `contender` moved `items` in `elapsed` in `case`; returns `elapsed`.
     #[allow(clippy::cast_precision_loss)] // A rate needs no more than f64's 52 bits.
     pub fn record(&self, case: &str, contender: &str, items: u64, elapsed: Duration) -> Duration {
         let rate = items as f64 / elapsed.as_secs_f64().max(1e-12);
@@ -34,6 +37,23 @@ impl Rates {
             .or_default()
             .push(rate);
         elapsed
+    }
+
+    /// Runs each of `contenders` once per round for `rounds` rounds and records every run;
+    /// `run` returns how many items a contender moved and how long it took.
+    pub fn interleave(
+        &self,
+        case: &str,
+        contenders: &[&str],
+        rounds: usize,
+        mut run: impl FnMut(&str) -> (u64, Duration),
+    ) {
+        for _ in 0..rounds {
+            for &c in contenders {
+                let (items, elapsed) = run(c);
+                self.record(case, c, items, elapsed);
+            }
+        }
     }
 
     /// Median rate of `contender` in `case`, in items per second.
@@ -60,7 +80,7 @@ impl Rates {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "\n{title} (median M items/s; ratio = ours / peer, same run)"
+            "\n{title} (median M items/s over interleaved rounds; ratio = ours / peer)"
         );
         let _ = write!(out, "{:<10}", "case");
         for c in contenders {
