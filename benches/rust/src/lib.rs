@@ -9,6 +9,8 @@
 //! record's address is in the current one). The `*_prefetch` variants stream the memory into the
 //! cache ahead of the loop: what a reader that prefetches could reach.
 
+pub mod ratios;
+
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex, PoisonError};

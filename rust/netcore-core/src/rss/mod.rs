@@ -115,12 +115,8 @@ impl RssConfig {
             (src, dst) = (dst, src);
             (sport, dport) = (dport, sport);
         }
-        let mut input = [0u8; MAX_INPUT];
-        let mut len = 0;
-        let mut put = |bytes: &[u8]| {
-            input[len..len + bytes.len()].copy_from_slice(bytes);
-            len += bytes.len();
-        };
+        let mut hash = 0;
+        let mut offset = 0;
         for (field, bytes) in [
             (HashFields::SRC, src),
             (HashFields::DST, dst),
@@ -128,10 +124,11 @@ impl RssConfig {
             (HashFields::DPORT, &dport.to_be_bytes()[..]),
         ] {
             if fields.contains(field) {
-                put(bytes);
+                hash ^= self.table.hash_at(offset, bytes);
+                offset += bytes.len();
             }
         }
-        (self.table.hash(&input[..len]), fields.has_ports())
+        (hash, fields.has_ports())
     }
 
     /// The receive queue of `hash`.

@@ -122,8 +122,18 @@ impl ToeplitzTable {
     #[inline]
     #[must_use]
     pub fn hash(&self, data: &[u8]) -> u32 {
-        data.iter()
-            .zip(self.rows.iter())
+        self.hash_at(0, data)
+    }
+
+    /// The contribution of `part` placed at byte `offset` of a longer input. The hash is linear,
+    /// so an input's hash is the exclusive or of its parts' contributions: fields can be hashed
+    /// where they lie, without first being copied into one buffer.
+    #[inline]
+    #[must_use]
+    pub fn hash_at(&self, offset: usize, part: &[u8]) -> u32 {
+        let rows = self.rows.get(offset..).unwrap_or_default();
+        part.iter()
+            .zip(rows)
             .fold(0, |h, (&b, row)| h ^ row[b as usize])
     }
 }
