@@ -16,7 +16,7 @@ mod writer;
 
 pub use linktype::LinkType;
 pub use reader::{CaptureReader, ReadOptions};
-pub use writer::{CaptureWriter, WriteFormat, WriterOptions};
+pub use writer::{CaptureWriter, RecordEncoder, WriteFormat, WriterOptions};
 
 /// Largest record or block we accept; anything larger is treated as a corrupt length field.
 /// Real captures stay far below (Wireshark's largest per-packet limit is 128 MiB for D-Bus; the

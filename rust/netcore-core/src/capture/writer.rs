@@ -64,6 +64,32 @@ impl WriterOptions {
     }
 }
 
+/// Lays out packet records of one writer's format, anywhere (a worker thread's buffer), for
+/// the writer to append in one go.
+#[derive(Debug, Clone)]
+pub struct RecordEncoder {
+    pcap: PcapHeader,
+    /// The pcapng interface (`None` for pcap).
+    iface: Option<Interface>,
+    ifindex: u32,
+}
+
+impl RecordEncoder {
+    /// Appends one record of `data` (captured whole) to `out`.
+    pub fn encode(&self, out: &mut Vec<u8>, ts_ns: i64, data: &[u8], wirelen: u32) {
+        let wirelen = wirelen.max(u32::try_from(data.len()).unwrap_or(u32::MAX));
+        match &self.iface {
+            None => self.pcap.emit_record(out, ts_ns, data, wirelen),
+            Some(iface) => {
+                let units = iface
+                    .ts_resolution
+                    .from_ns(ts_ns.saturating_sub(iface.ts_offset.saturating_mul(1_000_000_000)));
+                emit::enhanced_packet(out, self.ifindex, units, data, wirelen, []);
+            }
+        }
+    }
+}
+
 /// Writes packets to a pcap or pcapng file.
 pub struct CaptureWriter {
     out: Box<dyn Write + Send>,
@@ -187,6 +213,50 @@ impl CaptureWriter {
         if self.buf.len() >= FLUSH_AT {
             self.flush()?;
         }
+        Ok(())
+    }
+
+    /// An encoder of this file's records for interface `ifindex`, which other threads can use
+    /// to lay out records themselves; hand the bytes to [`CaptureWriter::write_encoded`].
+    pub fn encoder(&self, ifindex: u32) -> Result<RecordEncoder> {
+        let iface = match self.opts.format {
+            WriteFormat::Pcap => None,
+            WriteFormat::Pcapng => Some(
+                self.opts
+                    .interfaces
+                    .get(ifindex as usize)
+                    .cloned()
+                    .ok_or_else(|| {
+                        Error::Config(format!(
+                            "encoder for interface {ifindex}, but only {} declared",
+                            self.opts.interfaces.len()
+                        ))
+                    })?,
+            ),
+        };
+        Ok(RecordEncoder {
+            pcap: self.opts.pcap,
+            iface,
+            ifindex,
+        })
+    }
+
+    /// Appends `packets` records laid out by a [`RecordEncoder`] of this writer.
+    pub fn write_encoded(&mut self, records: &[u8], packets: u64) -> Result<()> {
+        if self.closed {
+            return Err(Error::Config(format!("{}: writer is closed", self.name)));
+        }
+        if self.buf.is_empty() && records.len() >= FLUSH_AT {
+            self.out
+                .write_all(records)
+                .map_err(|e| Error::io(&self.name, e))?;
+        } else {
+            self.buf.extend_from_slice(records);
+            if self.buf.len() >= FLUSH_AT {
+                self.flush()?;
+            }
+        }
+        self.packets += packets;
         Ok(())
     }
 

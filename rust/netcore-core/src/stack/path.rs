@@ -14,7 +14,7 @@ use super::l2;
 use super::report::{DeviceCounters, HookCounters, Report};
 use super::rewrite::{self, Edit};
 use super::{DeviceConfig, Stack};
-use crate::capture::LinkType;
+use crate::capture::{LinkType, RecordEncoder};
 use crate::drop_reason::DropReason;
 use crate::ip::{self, Forwarded, IcmpKind, InputRoute, RouteKind};
 use crate::netfilter::{Family, HookPoint, Outcome, PacketInfo, RuleCounters, Verdict};
@@ -28,57 +28,68 @@ use crate::wire::ipv6::Address as Ipv6Address;
 /// cannot stall a run.
 const MAX_REPEATS: u32 = 16;
 
-/// One frame a worker sent, in its output arena.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct OutFrame {
-    /// Egress device index.
-    pub dev: u32,
-    /// Timestamp, ns.
-    pub ts: i64,
-    /// Bytes `[start, start + len)` of the arena.
-    pub start: usize,
-    /// Length.
-    pub len: usize,
-}
+/// Where a device's frames are recorded: its index and the encoder of its capture's records.
+pub(crate) type SinkEncoder = (u32, RecordEncoder);
 
-/// Frames sent during one batch, in order.
+/// What a worker sent during one batch, laid out as capture records per sink (so the thread
+/// writing the files only appends bytes).
 #[derive(Debug, Default)]
 pub(crate) struct Output {
-    pub frames: Vec<OutFrame>,
-    pub bytes: Vec<u8>,
+    /// Per sink, in the order of the sinks: the records and how many.
+    pub records: Vec<(Vec<u8>, u64)>,
+    /// A frame made contiguous before encoding (reused).
+    scratch: Vec<u8>,
 }
 
 impl Output {
-    /// Room for `frames` frames of `bytes` bytes in all.
-    pub fn with_capacity(frames: usize, bytes: usize) -> Self {
+    /// Empty buffers for `sinks` sinks, each with room for `hint[k]` bytes.
+    pub fn with_capacity(hint: &[usize]) -> Self {
         Output {
-            frames: Vec::with_capacity(frames),
-            bytes: Vec::with_capacity(bytes),
+            records: hint.iter().map(|&n| (Vec::with_capacity(n), 0)).collect(),
+            scratch: Vec::new(),
         }
     }
 
-    /// Gives `skb` (data at its network header) its Ethernet header and appends the frame.
-    fn send(&mut self, mut skb: Skb, dev: u32, dst: [u8; 6], src: [u8; 6], c: &mut DeviceCounters) {
-        if l2::eth_header(&mut skb, dst, src).is_err() {
+    /// Gives `skb` (data at its network header) its Ethernet header and records the frame
+    /// when its device has a sink.
+    fn send(
+        &mut self,
+        mut skb: Skb,
+        dev: u32,
+        macs: ([u8; 6], [u8; 6]),
+        sinks: &[SinkEncoder],
+        c: &mut DeviceCounters,
+    ) {
+        if l2::eth_header(&mut skb, macs.0, macs.1).is_err() {
             return;
         }
-        let start = self.bytes.len();
-        for piece in skb.pieces() {
-            self.bytes.extend_from_slice(piece);
-        }
-        let len = self.bytes.len() - start;
-        self.frames.push(OutFrame {
-            dev,
-            ts: skb.meta.tstamp,
-            start,
-            len,
-        });
+        let len = skb.len();
         c.tx_packets += 1;
         c.tx_bytes += len as u64;
+        let Some(k) = sinks.iter().position(|(d, _)| *d == dev) else {
+            return;
+        };
+        if self.records.len() < sinks.len() {
+            self.records.resize_with(sinks.len(), Default::default);
+        }
+        let frame = if skb.is_nonlinear() {
+            self.scratch.clear();
+            for piece in skb.pieces() {
+                self.scratch.extend_from_slice(piece);
+            }
+            &self.scratch[..]
+        } else {
+            skb.data()
+        };
+        let (buf, n) = &mut self.records[k];
+        let wirelen = u32::try_from(len).unwrap_or(u32::MAX);
+        sinks[k].1.encode(buf, skb.meta.tstamp, frame, wirelen);
+        *n += 1;
     }
 
-    pub fn frame(&self, f: &OutFrame) -> &[u8] {
-        &self.bytes[f.start..f.start + f.len]
+    /// Bytes recorded per sink (a size hint for the next batch).
+    pub fn sizes(&self) -> Vec<usize> {
+        self.records.iter().map(|(b, _)| b.len()).collect()
     }
 }
 
@@ -118,6 +129,8 @@ pub(crate) struct Worker<'s> {
     /// The worker's number (its queue, or its RPS slot): what XPS maps to transmit queues.
     id: u16,
     stack: &'s Stack,
+    /// Devices whose frames are recorded, with their record encoders.
+    sinks: &'s [SinkEncoder],
     ext: &'s dyn ExternalHooks,
     hooks: Arc<HookTable>,
     pub report: Report,
@@ -139,9 +152,15 @@ pub(crate) struct Worker<'s> {
 type Macs = ([u8; 6], [u8; 6]);
 
 impl<'s> Worker<'s> {
-    pub fn new(stack: &'s Stack, ext: &'s dyn ExternalHooks, id: u16) -> Self {
+    pub fn new(
+        stack: &'s Stack,
+        ext: &'s dyn ExternalHooks,
+        sinks: &'s [SinkEncoder],
+        id: u16,
+    ) -> Self {
         Worker {
             id,
+            sinks,
             stack,
             ext,
             hooks: stack.hook_table(),
@@ -518,13 +537,13 @@ impl<'s> Worker<'s> {
             match validate_xmit_skb(skb, &dev.features) {
                 Ok(Xmit::Whole(s)) => {
                     c.tso_packets += u64::from(was_gso);
-                    self.out.send(s, ifindex, dst, src, &mut c);
+                    self.out.send(s, ifindex, (dst, src), self.sinks, &mut c);
                 }
                 Ok(Xmit::Segments(v)) => {
                     c.gso_segmented += 1;
                     c.gso_segments += v.len() as u64;
                     for s in v {
-                        self.out.send(s, ifindex, dst, src, &mut c);
+                        self.out.send(s, ifindex, (dst, src), self.sinks, &mut c);
                     }
                 }
                 Err(_) => {

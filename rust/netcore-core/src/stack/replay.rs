@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use super::Stack;
 use super::hooks::{ExternalHooks, HookAbort};
-use super::path::{Output, Worker};
+use super::path::{Output, SinkEncoder, Worker};
 use super::report::{QueueCounters, Report};
 use crate::capture::{CaptureReader, CaptureWriter, LinkType};
 use crate::drop_reason::DropReason;
@@ -109,13 +109,19 @@ struct Queue<'s> {
 }
 
 impl<'s> Queue<'s> {
-    fn new(stack: &'s Stack, ifindex: u32, index: usize, ext: &'s dyn ExternalHooks) -> Self {
+    fn new(
+        stack: &'s Stack,
+        ifindex: u32,
+        index: usize,
+        ext: &'s dyn ExternalHooks,
+        sinks: &'s [SinkEncoder],
+    ) -> Self {
         let dev = stack.device(ifindex).expect("checked by replay");
         Queue {
             index,
             ifindex,
             gro: Gro::new(dev.gro, dev.features),
-            worker: Worker::new(stack, ext, index as u16),
+            worker: Worker::new(stack, ext, sinks, index as u16),
             counters: QueueCounters::default(),
             up: Vec::with_capacity(dev.gro.budget.max(1) * 2),
             round_budget: stack.netdev_budget.max(1),
@@ -151,7 +157,7 @@ impl<'s> Queue<'s> {
             }
         }
         // The next batch's output starts with this one's size, so it never regrows.
-        let hint = Output::with_capacity(self.worker.out.frames.len(), self.worker.out.bytes.len());
+        let hint = Output::with_capacity(&self.worker.out.sizes());
         std::mem::replace(&mut self.worker.out, hint)
     }
 
@@ -192,6 +198,7 @@ pub fn replay(
     let rps = rps.transpose()?;
     let queues = rps.as_ref().map_or(rx_queues, |m| m.workers().len());
     let ring_size = opts.ring_size.max(2).next_power_of_two();
+    let enc = &encoders(sinks)?;
     let stop = AtomicBool::new(false);
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let mut producers = Vec::with_capacity(queues);
@@ -210,7 +217,7 @@ pub fn replay(
             let stop = &stop;
             let name = dev.name.as_str();
             handles.push(scope.spawn(move || {
-                let q = Queue::new(stack, into, k + 1, ext);
+                let q = Queue::new(stack, into, k + 1, ext, enc);
                 run_worker(q, rx, &done_tx, stop, name, rps_on)
             }));
         }
@@ -219,7 +226,7 @@ pub fn replay(
             rss: &rss,
             rps: rps.as_ref(),
             rx_queues: vec![QueueCounters::default(); rx_queues],
-            queue0: Queue::new(stack, into, 0, ext),
+            queue0: Queue::new(stack, into, 0, ext, enc),
             producers,
             threads: handles.iter().map(|h| h.thread().clone()).collect(),
             pending: (0..queues).map(|_| Vec::new()).collect(),
@@ -320,7 +327,8 @@ pub fn output(
     sinks: &mut [Sink],
     ext: &dyn ExternalHooks,
 ) -> Result<Report, ReplayError> {
-    let mut w = Worker::new(stack, ext, 0);
+    let enc = encoders(sinks)?;
+    let mut w = Worker::new(stack, ext, &enc, 0);
     w.local_out(packets.into_iter().map(|s| (s, None)).collect());
     w.finish();
     write_out(&w.out, sinks)?;
@@ -337,14 +345,20 @@ pub fn output(
 }
 
 fn write_out(out: &Output, sinks: &mut [Sink]) -> Result<(), ReplayError> {
-    for f in &out.frames {
-        if let Some(s) = sinks.iter_mut().find(|s| s.ifindex == f.dev) {
-            let bytes = out.frame(f);
-            let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
-            s.writer.write_packet(0, f.ts, bytes, len, [])?;
+    for ((records, n), sink) in out.records.iter().zip(sinks.iter_mut()) {
+        if *n > 0 {
+            sink.writer.write_encoded(records, *n)?;
         }
     }
     Ok(())
+}
+
+/// The record encoder of every sink, for the workers.
+fn encoders(sinks: &[Sink]) -> Result<Vec<SinkEncoder>, Error> {
+    sinks
+        .iter()
+        .map(|s| Ok((s.ifindex, s.writer.encoder(0)?)))
+        .collect()
 }
 
 /// The reading side: RSS on the input device, queue 0 polled here, rings to the others.
