@@ -22,6 +22,12 @@ Usage::
 
 from __future__ import annotations
 
+import os
+
+# numpy's OpenBLAS threads spin for a while after start-up; on a 2-core machine they would take
+# time from the stack's workers. Nothing here uses BLAS.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import json
 import sys
