@@ -499,3 +499,23 @@ def test_forwarded_packets_keep_their_receive_queue_number_without_xps(tmp_path:
     report = ns.replay(path, into="eth0")
     rxq = [q["packets"] for q in report.devices["eth0"]["queues"]]
     assert report.devices["wan0"]["tx_queues"] == [rxq[0] + rxq[2], rxq[1] + rxq[3]]
+
+
+def test_hook_columns_the_stack_read_equal_a_fresh_dissection(tmp_path: Path) -> None:
+    frames = [frame("10.0.0.5", "198.51.100.7", dport=p, udp=p % 2 == 1) for p in range(20, 30)]
+    frames += [frame6("2001:db8::5", "2001:db8:ffff::9", dport=8443)]
+    ns = router(features=nc.Features(gro=False))
+    checked = []
+
+    @ns.hook("forward")
+    def compare(b: nc.HookBatch) -> Any:
+        fresh = nc.Batch(b.raw)
+        for name in ("ip_version", "l4proto", "src4", "dst4", "sport", "dport"):
+            ours, theirs = getattr(b, name), getattr(fresh, name)
+            assert ours.dtype == theirs.dtype and (ours == theirs).all(), name
+        checked.append(len(b))
+        return nc.ACCEPT
+
+    report = ns.replay(capture(tmp_path, frames), into="eth0")
+    report.check()
+    assert sum(checked) == 11 and report.hooks["forward/compare"]["errors"] == 0

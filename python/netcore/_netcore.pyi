@@ -23,6 +23,7 @@ __all__ = [
     "CaptureError",
     "ConfigError",
     "Demux",
+    "HookMeta",
     "NetcoreError",
     "Reader",
     "Rss",
@@ -222,9 +223,16 @@ class Rss:
     def queues(self, batch: Batch | netcore.batch.Batch) -> npt.NDArray[np.uint16]: ...
 
 _Dispatch = Callable[
-    [int, str, Batch, tuple[npt.NDArray[Any], ...]],
-    tuple[list[int] | npt.NDArray[np.uint32], list[tuple[int, str, object]], list[int]],
+    [int, str, Batch, HookMeta],
+    tuple[list[int] | npt.NDArray[Any], list[tuple[int, str, object]], list[int]],
 ]
+
+@final
+class HookMeta:
+    @staticmethod
+    def header_columns() -> list[str]: ...
+    def column(self, name: str) -> npt.NDArray[Any]: ...
+    def index_of(self, i: int) -> int | None: ...
 
 @final
 class Stack:

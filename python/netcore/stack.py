@@ -107,44 +107,56 @@ class Device:
     features: Features
 
 
+_KNOWN = frozenset(_netcore.HookMeta.header_columns())
+
+
 class HookBatch(Batch):
     """The packets reaching a hook, with their stack metadata and a way to change them."""
 
     __slots__ = ("_edits", "_meta")
 
-    def __init__(
-        self,
-        raw: _netcore.Batch,
-        meta: tuple[npt.NDArray[Any], ...],
-    ) -> None:
+    def __init__(self, raw: _netcore.Batch, meta: _netcore.HookMeta) -> None:
         super().__init__(raw)
         self._meta = meta
         self._edits: list[tuple[int, str, object]] = []
 
+    def _column(self, name: str) -> npt.NDArray[Any]:
+        # The IP and transport fields the stack already read come from it; the batch is
+        # dissected only for the other columns.
+        if name in _KNOWN and name not in self._cache:
+            self._cache[name] = self._meta.column(name)
+        return super()._column(name)
+
+    def _meta_column(self, name: str) -> npt.NDArray[Any]:
+        col: npt.NDArray[Any] | None = self._cache.get(name)
+        if col is None:
+            col = self._cache[name] = self._meta.column(name)
+        return col
+
     @property
     def index(self) -> npt.NDArray[np.uint64]:
         """Position in the input of each packet (the first segment's, for a merged one)."""
-        return self._meta[0]
+        return self._meta_column("index")
 
     @property
     def iif(self) -> npt.NDArray[np.uint32]:
         """Input device index (0: made by the host)."""
-        return self._meta[1]
+        return self._meta_column("iif")
 
     @property
     def oif(self) -> npt.NDArray[np.uint32]:
         """Output device index (0: not routed yet)."""
-        return self._meta[2]
+        return self._meta_column("oif")
 
     @property
     def mark(self) -> npt.NDArray[np.uint32]:
         """Firewall mark (``skb->mark``) as the packets reached the hook."""
-        return self._meta[3]
+        return self._meta_column("mark")
 
     @property
     def priority(self) -> npt.NDArray[np.uint32]:
         """Queueing priority (``skb->priority``)."""
-        return self._meta[4]
+        return self._meta_column("priority")
 
     def _rows_of(self, where: int | npt.NDArray[Any] | list[int] | slice) -> list[int]:
         n = len(self)
@@ -265,8 +277,9 @@ class _Hook:
     on_error: OnError
 
 
-def _verdicts(value: object, n: int, name: str) -> npt.NDArray[np.uint32]:
-    """A hook's answer as one ``uint32`` verdict per packet (read by the stack in place)."""
+def _verdicts(value: object, n: int, name: str) -> npt.NDArray[Any]:
+    """A hook's answer as one verdict per packet (``uint32`` or ``int64``, read by the stack
+    in place)."""
     if value is None:
         return np.full(n, ACCEPT, dtype=np.uint32)
     arr = np.asarray(value)
@@ -276,6 +289,8 @@ def _verdicts(value: object, n: int, name: str) -> npt.NDArray[np.uint32]:
         return np.full(n, int(arr), dtype=np.uint32)
     if arr.shape != (n,):
         raise ConfigError(f"hook {name!r} returned {arr.shape[0]} verdicts for {n} packets")
+    if arr.flags.c_contiguous and arr.dtype in (np.uint32, np.int64):
+        return arr  # read in place by the stack
     return np.ascontiguousarray(arr, dtype=np.uint32)
 
 
@@ -298,8 +313,8 @@ class HookRegistry:
         number: int,
         point: str,
         raw: _netcore.Batch,
-        meta: tuple[npt.NDArray[Any], ...],
-    ) -> tuple[list[int] | npt.NDArray[np.uint32], list[tuple[int, str, object]], list[int]]:
+        meta: _netcore.HookMeta,
+    ) -> tuple[list[int] | npt.NDArray[Any], list[tuple[int, str, object]], list[int]]:
         """Runs hook ``number`` over one batch; returns (verdicts, edits, error rows)."""
         h = self.hooks[number]
         batch = HookBatch(raw, meta)
@@ -319,14 +334,14 @@ class HookRegistry:
                             verdicts[i] = v
                         i += 1
                 except Exception as e:
-                    verdicts[i] = self._on_error(h, e, int(batch.index[i]), point)
+                    verdicts[i] = self._on_error(h, e, meta.index_of(i) or 0, point)
                     errors.append(i)
                     i += 1
             return verdicts, batch._edits, errors  # type: ignore[return-value]
         try:
             return _verdicts(h.fn(batch), n, h.name), batch._edits, errors
         except Exception as e:
-            first = int(batch.index[0]) if n else 0
+            first = meta.index_of(0) or 0
             v = self._on_error(h, e, first, point)
             return np.full(n, v, dtype=np.uint32), [], list(range(n))
 

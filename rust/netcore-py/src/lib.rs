@@ -41,7 +41,7 @@ mod _netcore {
     #[pymodule_export]
     use crate::rules::{PyRuleset, parse_priority};
     #[pymodule_export]
-    use crate::stack::PyStack;
+    use crate::stack::{PyHookMeta, PyStack};
 
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -22,7 +22,7 @@ use netcore_core::stack::{
     self as core_stack, DeviceConfig, ExternalHooks, ExternalId, HookAbort, HookAction, HookEntry,
     HookPacket, HookReply, QueueCounters, ReplayError, ReplayOptions, Report, Sink, Stack,
 };
-use numpy::PyArray1;
+use numpy::{PyArray1, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -584,6 +584,97 @@ impl PyHooks {
     }
 }
 
+/// What the stack knows of a hook batch's packets beyond their bytes: per packet its input
+/// position, devices, mark and priority, and the IP and transport fields the stack already
+/// read (so a hook that only looks at those does not dissect its batch again). Columns become
+/// numpy arrays only when asked for.
+#[pyclass(frozen, module = "netcore._netcore", name = "HookMeta")]
+pub struct PyHookMeta {
+    index: Vec<u64>,
+    iif: Vec<u32>,
+    oif: Vec<u32>,
+    mark: Vec<u32>,
+    priority: Vec<u32>,
+    ip_version: Vec<u8>,
+    l4proto: Vec<u8>,
+    src4: Vec<u32>,
+    dst4: Vec<u32>,
+    sport: Vec<u16>,
+    dport: Vec<u16>,
+}
+
+impl PyHookMeta {
+    fn new(packets: &[HookPacket<'_>]) -> Self {
+        let n = packets.len();
+        let mut m = PyHookMeta {
+            index: Vec::with_capacity(n),
+            iif: Vec::with_capacity(n),
+            oif: Vec::with_capacity(n),
+            mark: Vec::with_capacity(n),
+            priority: Vec::with_capacity(n),
+            ip_version: Vec::with_capacity(n),
+            l4proto: Vec::with_capacity(n),
+            src4: Vec::with_capacity(n),
+            dst4: Vec::with_capacity(n),
+            sport: Vec::with_capacity(n),
+            dport: Vec::with_capacity(n),
+        };
+        // IPv4 addresses are kept IPv4-mapped (::ffff:a.b.c.d) by the rules' view.
+        let v4 = |a: u128| if a >> 32 == 0xffff { a as u32 } else { 0 };
+        for p in packets {
+            let i = &p.info;
+            m.index.push(p.index);
+            m.iif.push(p.iif);
+            m.oif.push(p.oif);
+            m.mark.push(p.mark);
+            m.priority.push(p.priority);
+            m.ip_version.push(match i.family {
+                Some(Family::Ipv4) => 4,
+                Some(Family::Ipv6) => 6,
+                None => 0,
+            });
+            m.l4proto.push(i.l4proto);
+            m.src4.push(v4(i.saddr));
+            m.dst4.push(v4(i.daddr));
+            m.sport.push(if i.has_ports { i.sport } else { 0 });
+            m.dport.push(if i.has_ports { i.dport } else { 0 });
+        }
+        m
+    }
+}
+
+#[pymethods]
+impl PyHookMeta {
+    /// Names of the header columns held here (same names, types and meaning as `Batch`'s).
+    #[staticmethod]
+    fn header_columns() -> Vec<&'static str> {
+        vec!["ip_version", "l4proto", "src4", "dst4", "sport", "dport"]
+    }
+
+    /// Column `name` as a new numpy array.
+    fn column<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        Ok(match name {
+            "index" => PyArray1::from_slice(py, &self.index).into_any(),
+            "iif" => PyArray1::from_slice(py, &self.iif).into_any(),
+            "oif" => PyArray1::from_slice(py, &self.oif).into_any(),
+            "mark" => PyArray1::from_slice(py, &self.mark).into_any(),
+            "priority" => PyArray1::from_slice(py, &self.priority).into_any(),
+            "ip_version" => PyArray1::from_slice(py, &self.ip_version).into_any(),
+            "l4proto" => PyArray1::from_slice(py, &self.l4proto).into_any(),
+            "src4" => PyArray1::from_slice(py, &self.src4).into_any(),
+            "dst4" => PyArray1::from_slice(py, &self.dst4).into_any(),
+            "sport" => PyArray1::from_slice(py, &self.sport).into_any(),
+            "dport" => PyArray1::from_slice(py, &self.dport).into_any(),
+            other => return Err(config(format!("no hook column {other:?}"))),
+        })
+    }
+
+    /// Input position of packet `i` (for error messages without building a column).
+    fn index_of(&self, i: usize) -> Option<u64> {
+        self.index.get(i).copied()
+    }
+}
+
 /// The packets as a batch over the capture memory they still live in, without copying, when
 /// they all do (untouched packets of one dispatch batch); `None` otherwise.
 fn lend(packets: &[HookPacket<'_>]) -> Option<Batch> {
@@ -643,17 +734,25 @@ type HookAnswer<'py> = (
     Vec<usize>,
 );
 
-/// Verdict codes from a numpy `uint32` array (read in place) or any sequence of ints.
+/// Verdict codes from a numpy `uint32` or `int64` array (read in place; `np.where(cond,
+/// nc.DROP, nc.ACCEPT)` gives `int64`) or any sequence of ints.
 fn verdict_codes(v: &Bound<'_, PyAny>) -> PyResult<Vec<Verdict>> {
-    if let Ok(arr) = v.extract::<numpy::PyReadonlyArray1<'_, u32>>()
-        && let Ok(codes) = arr.as_slice()
-    {
-        return Ok(codes.iter().map(|&c| verdict_of(c)).collect());
+    if let Ok(arr) = v.cast::<PyArray1<i64>>() {
+        let codes = arr.readonly();
+        if let Ok(codes) = codes.as_slice() {
+            return Ok(codes
+                .iter()
+                .map(|&c| u32::try_from(c).map_or(Verdict::Drop, verdict_of))
+                .collect());
+        }
     }
-    Ok(v.extract::<Vec<u32>>()?
-        .into_iter()
-        .map(verdict_of)
-        .collect())
+    if let Ok(arr) = v.cast::<PyArray1<u32>>() {
+        let codes = arr.readonly();
+        if let Ok(codes) = codes.as_slice() {
+            return Ok(codes.iter().map(|&c| verdict_of(c)).collect());
+        }
+    }
+    Ok(v.extract::<Vec<u32>>()?.into_iter().map(verdict_of).collect())
 }
 
 impl ExternalHooks for PyHooks {
@@ -676,14 +775,8 @@ impl ExternalHooks for PyHooks {
                     (p.ts, p.frame, len, p.iif, p.linktype)
                 }))
             });
-            let meta = (
-                PyArray1::from_iter(py, packets.iter().map(|p| p.index)),
-                PyArray1::from_iter(py, packets.iter().map(|p| p.iif)),
-                PyArray1::from_iter(py, packets.iter().map(|p| p.oif)),
-                PyArray1::from_iter(py, packets.iter().map(|p| p.mark)),
-                PyArray1::from_iter(py, packets.iter().map(|p| p.priority)),
-            );
             let pybatch = PyBatch::new(batch, Arc::clone(&self.tables));
+            let meta = PyHookMeta::new(packets);
             let answer = dispatch
                 .call1(py, (id, point.name(), pybatch, meta))
                 .and_then(|r| {

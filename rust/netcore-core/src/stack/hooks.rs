@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::netfilter::{Family, HookPoint, Ruleset, Verdict};
+use crate::netfilter::{Family, HookPoint, PacketInfo, Ruleset, Verdict};
 
 use super::rewrite::Edit;
 
@@ -146,6 +146,9 @@ pub struct HookPacket<'a> {
     /// The memory `frame` lies in and its offset there, when the packet is still an untouched
     /// view of its capture: a batch of such packets is lent without copying.
     pub shared: Option<(&'a crate::batch::Bytes, usize)>,
+    /// What the stack already read of the packet's IP and transport headers (all zero for a
+    /// packet that is not IP).
+    pub info: PacketInfo,
 }
 
 /// What an external hook answered for a batch.
