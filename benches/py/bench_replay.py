@@ -176,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {k:<34} {v / 1e6:8.2f} Mpps")
     print("figures (goals: ≤ 0.30, ≤ 0.15, ≥ 1.0, ≥ 1.8):")
     for k, v in ratios.items():
-        print(f"  {k:<34} {v:8.2f}")
+        print(f"  {k:<34} {v:8.3f}")
     return 0
 
 

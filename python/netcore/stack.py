@@ -116,7 +116,10 @@ class HookBatch(Batch):
     __slots__ = ("_edits", "_meta")
 
     def __init__(self, raw: _netcore.Batch, meta: _netcore.HookMeta) -> None:
-        super().__init__(raw)
+        # Batch.__init__ inlined: one batch is made per hook call.
+        self._raw = raw
+        self._rows = None
+        self._cache = {}
         self._meta = meta
         self._edits: list[tuple[int, str, object]] = []
 
@@ -277,9 +280,20 @@ class _Hook:
     on_error: OnError
 
 
+#: numpy type numbers of the verdict arrays the stack reads in place (uint32, int64).
+_IN_PLACE = frozenset({np.dtype(np.uint32).num, np.dtype(np.int64).num})
+
+
 def _verdicts(value: object, n: int, name: str) -> npt.NDArray[Any]:
     """A hook's answer as one verdict per packet (``uint32`` or ``int64``, read by the stack
     in place)."""
+    if (
+        type(value) is np.ndarray
+        and value.shape == (n,)
+        and value.dtype.num in _IN_PLACE
+        and value.flags.c_contiguous
+    ):
+        return value  # read in place by the stack
     if value is None:
         return np.full(n, ACCEPT, dtype=np.uint32)
     arr = np.asarray(value)
@@ -318,7 +332,7 @@ class HookRegistry:
         """Runs hook ``number`` over one batch; returns (verdicts, edits, error rows)."""
         h = self.hooks[number]
         batch = HookBatch(raw, meta)
-        n = len(batch)
+        n = len(raw)
         errors: list[int] = []
         if h.per_packet:
             fn = h.fn
