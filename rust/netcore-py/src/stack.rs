@@ -752,7 +752,10 @@ fn verdict_codes(v: &Bound<'_, PyAny>) -> PyResult<Vec<Verdict>> {
             return Ok(codes.iter().map(|&c| verdict_of(c)).collect());
         }
     }
-    Ok(v.extract::<Vec<u32>>()?.into_iter().map(verdict_of).collect())
+    Ok(v.extract::<Vec<u32>>()?
+        .into_iter()
+        .map(verdict_of)
+        .collect())
 }
 
 impl ExternalHooks for PyHooks {

@@ -10,7 +10,7 @@
 //! and the frames sent during a batch are written queue by queue once every queue is through
 //! it. Per-flow order is kept because a flow always hashes to the same queue.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -26,6 +26,10 @@ use crate::offload::gro::Gro;
 use crate::ring::{self, Consumer, Producer};
 use crate::rss::{RpsMap, RssConfig};
 use crate::skb::{Header, Skb};
+
+/// Dispatch batches the reading thread runs ahead of writing, so the workers always have a
+/// batch waiting on their rings.
+const WRITE_LAG: usize = 2;
 
 /// How a replay runs.
 #[derive(Debug, Clone, Copy)]
@@ -234,20 +238,13 @@ pub fn replay(
             early: Report::default(),
             opts: *opts,
             done_rx,
-            outs: (0..queues).map(|_| None).collect(),
+            mine: VecDeque::new(),
             early_outs: BTreeMap::new(),
-            last_batch: 0,
         };
         let read = disp.run(reader, &stop, sinks);
         // Whatever happened, tell every worker to finish, then write what is left in order.
         disp.broadcast(|| RxItem::End);
-        let last = disp.collect_rest();
-        let mut written = read.and_then(|()| {
-            for out in last.iter().flatten() {
-                write_out(out, sinks)?;
-            }
-            Ok(())
-        });
+        let mut written = read.and_then(|()| disp.write_behind(0, sinks));
         let Dispatcher {
             queue0,
             drops,
@@ -381,12 +378,10 @@ struct Dispatcher<'s, 'r> {
     early: Report,
     opts: ReplayOptions,
     done_rx: mpsc::Receiver<Done>,
-    /// Outputs of the batch being completed, per queue.
-    outs: Vec<Option<Output>>,
+    /// Queue 0's outputs of the batches not written yet, oldest first.
+    mine: VecDeque<(u64, Output)>,
     /// Outputs of later batches that arrived early, by (batch, queue).
     early_outs: BTreeMap<(u64, usize), Output>,
-    /// Batches dispatched.
-    last_batch: u64,
 }
 
 impl Dispatcher<'_, '_> {
@@ -455,17 +450,11 @@ impl Dispatcher<'_, '_> {
             if self.queue0.worker.abort.is_some() {
                 stop.store(true, Ordering::Relaxed);
             }
-            // The previous batch is surely through on every queue by now: write it, then
-            // keep this one's own output until the others finish it.
-            if batch_no > 0 {
-                let prev = self.collect(batch_no - 1);
-                for out in prev.iter().flatten() {
-                    write_out(out, sinks)?;
-                }
-            }
-            self.outs[0] = Some(out0);
+            // Keep this batch's own output until the other queues are through it; write
+            // the batches that are WRITE_LAG behind (so the workers always have one waiting).
+            self.mine.push_back((batch_no, out0));
             batch_no += 1;
-            self.last_batch = batch_no;
+            self.write_behind(WRITE_LAG, sinks)?;
         }
         Ok(())
     }
@@ -505,16 +494,28 @@ impl Dispatcher<'_, '_> {
         }
     }
 
-    /// Waits for every worker's output of batch `b`; returns all queues' outputs of it, in
-    /// queue order (queue 0's kept from before).
+    /// Writes every batch but the newest `keep`, oldest first, once each queue is through it.
+    fn write_behind(&mut self, keep: usize, sinks: &mut [Sink]) -> Result<(), ReplayError> {
+        while self.mine.len() > keep {
+            let Some((b, own)) = self.mine.pop_front() else {
+                break;
+            };
+            write_out(&own, sinks)?;
+            for out in self.collect(b).iter().flatten() {
+                write_out(out, sinks)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for the output of batch `b` of every queue but 0; returns them in queue order.
     fn collect(&mut self, b: u64) -> Vec<Option<Output>> {
-        let queues = self.outs.len();
+        let queues = self.pending.len();
         let mut got: Vec<Option<Output>> = (0..queues).map(|_| None).collect();
-        got[0] = self.outs[0].take();
         for (q, slot) in got.iter_mut().enumerate().skip(1) {
             *slot = self.early_outs.remove(&(b, q));
         }
-        while got.iter().any(Option::is_none) {
+        while got.iter().skip(1).any(Option::is_none) {
             match self.done_rx.recv() {
                 Ok(d) if d.batch == b => got[d.queue] = Some(d.out),
                 // Another queue may already be through a later batch: keep its output.
@@ -525,14 +526,6 @@ impl Dispatcher<'_, '_> {
             }
         }
         got
-    }
-
-    /// After the last batch: the outputs not written yet.
-    fn collect_rest(&mut self) -> Vec<Option<Output>> {
-        if self.last_batch == 0 {
-            return Vec::new();
-        }
-        self.collect(self.last_batch - 1)
     }
 }
 
