@@ -258,57 +258,45 @@ mod tests {
         p
     }
 
-    /// Independent full recomputation of the transport checksum.
-    fn l4_ok(p: &[u8], v6: bool) -> bool {
+    /// The transport header's offset and the pseudo-header sum of the IP packet `p`
+    /// (computed independently of the code under test).
+    fn l4_and_pseudo(p: &[u8], v6: bool) -> (usize, u32) {
         let (l4, proto) = if v6 {
             (40, p[6])
         } else {
             (usize::from(p[0] & 15) * 4, p[9])
         };
-        let seg = &p[l4..];
+        let len = p.len() - l4;
         let pseudo = if v6 {
             checksum::pseudo_v6(
                 p[8..24].try_into().unwrap(),
                 p[24..40].try_into().unwrap(),
                 proto,
-                seg.len() as u32,
+                len as u32,
             )
         } else {
             checksum::pseudo_v4(
                 p[12..16].try_into().unwrap(),
                 p[16..20].try_into().unwrap(),
                 proto,
-                seg.len() as u16,
+                len as u16,
             )
         };
-        checksum::verify_with(seg, pseudo)
+        (l4, pseudo)
+    }
+
+    /// Independent full recomputation of the transport checksum.
+    fn l4_ok(p: &[u8], v6: bool) -> bool {
+        let (l4, pseudo) = l4_and_pseudo(p, v6);
+        checksum::verify_with(&p[l4..], pseudo)
     }
 
     fn fix_l4(p: &mut [u8], v6: bool) {
-        let (l4, proto) = if v6 {
-            (40, p[6])
-        } else {
-            (usize::from(p[0] & 15) * 4, p[9])
-        };
+        let (l4, pseudo) = l4_and_pseudo(p, v6);
+        let proto = if v6 { p[6] } else { p[9] };
         let at = l4 + if proto == 6 { 16 } else { 6 };
         p[at..at + 2].fill(0);
-        let seg = p[l4..].to_vec();
-        let pseudo = if v6 {
-            checksum::pseudo_v6(
-                p[8..24].try_into().unwrap(),
-                p[24..40].try_into().unwrap(),
-                proto,
-                seg.len() as u32,
-            )
-        } else {
-            checksum::pseudo_v4(
-                p[12..16].try_into().unwrap(),
-                p[16..20].try_into().unwrap(),
-                proto,
-                seg.len() as u16,
-            )
-        };
-        let c = checksum::fold(checksum::partial(&seg, pseudo));
+        let c = checksum::fold(checksum::partial(&p[l4..], pseudo));
         p[at..at + 2].copy_from_slice(&c.to_be_bytes());
     }
 
