@@ -519,3 +519,17 @@ def test_hook_columns_the_stack_read_equal_a_fresh_dissection(tmp_path: Path) ->
     report = ns.replay(capture(tmp_path, frames), into="eth0")
     report.check()
     assert sum(checked) == 11 and report.hooks["forward/compare"]["errors"] == 0
+
+
+def test_full_rings_drop_like_a_nic_and_are_counted(tmp_path: Path) -> None:
+    path = capture(tmp_path, flows(16, 8))
+    ns = nc.Namespace()
+    ns.add_device("eth0", rx_queues=2, features=nc.Features(gro=False))
+    ns.add_device("wan0")
+    ns.routes.add("0.0.0.0/0", dev="wan0")
+    report = ns.replay(path, into="eth0", batch_size=128, ring_size=4, drop_on_full=True)
+    report.check()
+    drops = sum(q["drops"] for q in report.devices["eth0"]["queues"])
+    assert drops == report.dropped.get("QUEUE_FULL", 0)
+    assert drops > 0, "a 4-slot ring cannot take a 64-packet share of a batch at once"
+    assert report.entered == 128 and report.transmitted["wan0"] == 128 - drops
