@@ -287,13 +287,8 @@ _IN_PLACE = frozenset({np.dtype(np.uint32).num, np.dtype(np.int64).num})
 def _verdicts(value: object, n: int, name: str) -> npt.NDArray[Any]:
     """A hook's answer as one verdict per packet (``uint32`` or ``int64``, read by the stack
     in place)."""
-    if (
-        type(value) is np.ndarray
-        and value.shape == (n,)
-        and value.dtype.num in _IN_PLACE
-        and value.flags.c_contiguous
-    ):
-        return value  # read in place by the stack
+    if type(value) is np.ndarray and value.shape == (n,) and value.dtype.num in _IN_PLACE:
+        return value  # read in place by the stack (a strided one is copied there)
     if value is None:
         return np.full(n, ACCEPT, dtype=np.uint32)
     arr = np.asarray(value)
