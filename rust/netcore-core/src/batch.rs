@@ -49,6 +49,18 @@ impl Bytes {
         })
     }
 
+    /// The same bytes behind an owner of their own: clones of the result count references on
+    /// a new counter, so a thread cloning per packet does not share a counter's cache line
+    /// with other threads doing the same (one reference is taken on `self`).
+    #[must_use]
+    pub fn with_own_count(&self) -> Bytes {
+        Bytes {
+            owner: Arc::new(self.clone()),
+            start: 0,
+            len: self.len,
+        }
+    }
+
     /// Whether `self` and `other` are the same window of the same memory (so offsets into one
     /// are offsets into the other).
     #[must_use]
@@ -74,6 +86,12 @@ impl Bytes {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+}
+
+impl AsRef<[u8]> for Bytes {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
     }
 }
 

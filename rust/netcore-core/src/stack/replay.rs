@@ -11,7 +11,8 @@
 //! it. Per-flow order is kept because a flow always hashes to the same queue.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use super::Stack;
 use super::hooks::{ExternalHooks, HookAbort};
 use super::path::{Output, SinkEncoder, Worker};
 use super::report::{QueueCounters, Report};
+use crate::batch::Batch;
 use crate::capture::{CaptureReader, CaptureWriter, LinkType};
 use crate::drop_reason::DropReason;
 use crate::error::Error;
@@ -82,11 +84,31 @@ impl From<Error> for ReplayError {
     }
 }
 
-/// What travels on a receive ring.
+/// Where RSS (and RPS) sent one packet of a dispatch batch.
+#[derive(Debug, Clone, Copy)]
+struct Steer {
+    /// The worker that takes it, or [`NOT_TAKEN`].
+    worker: u16,
+    /// Receive queue (`skb->queue_mapping`).
+    queue: u16,
+    hash: u32,
+    l4: bool,
+}
+
+/// `Steer::worker` of a packet no worker takes (dropped on a full ring, or of a link type the
+/// device does not receive); the reading thread counts it.
+const NOT_TAKEN: u16 = u16::MAX;
+
+/// What travels on a receive ring: a dispatch batch (the capture's memory, shared) with where
+/// each of its packets goes, like the descriptors a NIC writes to each queue's ring. Each
+/// worker takes its own packets from it, so packet headers are never handed from one core's
+/// cache to another's.
 enum RxItem {
-    Packet(Skb),
-    /// End of dispatch batch number `.0`: poll what came.
-    Irq(u64),
+    Batch {
+        batch: Arc<Batch>,
+        steer: Arc<Vec<Steer>>,
+        number: u64,
+    },
     /// No more input.
     End,
 }
@@ -130,6 +152,43 @@ impl<'s> Queue<'s> {
             up: Vec::with_capacity(dev.gro.budget.max(1) * 2),
             round_budget: stack.netdev_budget.max(1),
             round_left: stack.netdev_budget.max(1),
+        }
+    }
+
+    /// This queue's packets of a dispatch batch, as views of the capture (no copy).
+    fn take(&self, batch: &Batch, steer: &[Steer], out: &mut Vec<Skb>) {
+        let me = self.index as u16;
+        // Every packet holds a reference on the memory it lives in: counted privately per
+        // queue, so workers do not fight over one counter's cache line.
+        let data = batch.data.with_own_count();
+        for (row, st) in steer.iter().enumerate() {
+            if st.worker != me {
+                continue;
+            }
+            let (Some(&off), Some(&len)) = (batch.offset.get(row), batch.caplen.get(row)) else {
+                continue;
+            };
+            let Some(mut skb) = usize::try_from(off)
+                .ok()
+                .and_then(|off| Skb::from_shared_window(&data, off, len as usize))
+            else {
+                continue;
+            };
+            let _ = skb.reset_mac_header();
+            skb.meta.tstamp = batch.ts.get(row).copied().unwrap_or_default();
+            skb.meta.iif = batch.ifindex.get(row).copied().unwrap_or_default();
+            skb.meta.seq = batch.first_index + row as u64;
+            let lt = LinkType(batch.linktype.get(row).copied().unwrap_or_default());
+            if lt != LinkType::ETHERNET {
+                // Raw IP: no link-layer header.
+                skb.clear_header(Header::Mac);
+                let _ = skb.reset_network_header();
+            }
+            if st.hash != 0 {
+                skb.meta.set_hash(st.hash, st.l4);
+            }
+            skb.meta.queue_mapping = st.queue;
+            out.push(skb);
         }
     }
 
@@ -207,6 +266,9 @@ pub fn replay(
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let mut producers = Vec::with_capacity(queues);
     let mut consumers = Vec::with_capacity(queues);
+    // Packets handed to each worker and not yet taken through the stack (for `drop_on_full`).
+    let backlog: Arc<Vec<AtomicUsize>> =
+        Arc::new((0..queues).map(|_| AtomicUsize::new(0)).collect());
     for _ in 1..queues {
         let (p, c) = ring::spsc::<RxItem>(ring_size)
             .map_err(|e| Error::Config(format!("receive ring: {e}")))?;
@@ -220,9 +282,10 @@ pub fn replay(
             let done_tx = done_tx.clone();
             let stop = &stop;
             let name = dev.name.as_str();
+            let backlog = Arc::clone(&backlog);
             handles.push(scope.spawn(move || {
                 let q = Queue::new(stack, into, k + 1, ext, enc);
-                run_worker(q, rx, &done_tx, stop, name, rps_on)
+                run_worker(q, rx, &done_tx, stop, name, rps_on, &backlog)
             }));
         }
         drop(done_tx);
@@ -233,7 +296,8 @@ pub fn replay(
             queue0: Queue::new(stack, into, 0, ext, enc),
             producers,
             threads: handles.iter().map(|h| h.thread().clone()).collect(),
-            pending: (0..queues).map(|_| Vec::new()).collect(),
+            backlog: backlog.clone(),
+            mine_pkts: Vec::new(),
             drops: vec![0; queues],
             early: Report::default(),
             opts: *opts,
@@ -370,8 +434,10 @@ struct Dispatcher<'s, 'r> {
     producers: Vec<Producer<RxItem>>,
     /// Their worker threads, woken when a batch is on the ring.
     threads: Vec<std::thread::Thread>,
-    /// Packets of the batch being dispatched, per queue.
-    pending: Vec<Vec<Skb>>,
+    /// Packets each worker has been given and not yet taken through the stack.
+    backlog: Arc<Vec<AtomicUsize>>,
+    /// Queue 0's packets of the batch being dispatched.
+    mine_pkts: Vec<Skb>,
     drops: Vec<u64>,
     /// What the dispatcher itself counted: packets of link types the device does not speak,
     /// packets dropped on full rings.
@@ -391,62 +457,22 @@ impl Dispatcher<'_, '_> {
         stop: &AtomicBool,
         sinks: &mut [Sink],
     ) -> Result<(), ReplayError> {
-        let queues = self.pending.len();
+        let workers = self.drops.len();
         let mut batch_no = 0u64;
+        let mut counts = vec![0usize; workers];
         while !stop.load(Ordering::Relaxed) {
             let Some(b) = reader.next_batch(self.opts.batch_size.max(1))? else {
                 break;
             };
-            for row in 0..b.len() {
-                let Some(mut skb) = Skb::from_batch(&b, row) else {
-                    continue;
-                };
-                skb.meta.seq = b.first_index + row as u64;
-                let lt = LinkType(b.linktype.get(row).copied().unwrap_or_default());
-                match lt {
-                    LinkType::ETHERNET => {}
-                    LinkType::RAW | LinkType::IPV4 | LinkType::IPV6 => {
-                        skb.clear_header(Header::Mac);
-                        let _ = skb.reset_network_header();
-                    }
-                    _ => {
-                        // Not a link type an Ethernet device receives.
-                        self.early.entered += 1;
-                        self.early.drop(DropReason::UnhandledProto, 1);
-                        continue;
-                    }
-                }
-                // The NIC's RSS: hash, then the indirection table (no IP header: queue 0).
-                let (q, hash) = match self.rss.hash(skb.data(), lt) {
-                    Some((hash, l4)) => {
-                        skb.meta.set_hash(hash, l4);
-                        (
-                            usize::from(self.rss.queue(hash)) % self.rx_queues.len(),
-                            hash,
-                        )
-                    }
-                    None => (0, 0),
-                };
-                skb.meta.queue_mapping = q as u16;
-                let worker = match self.rps {
-                    // get_rps_cpu: the map's worker for the hash, else where the queue's
-                    // interrupt is handled.
-                    Some(map) => {
-                        let c = &mut self.rx_queues[q];
-                        c.packets += 1;
-                        c.bytes += skb.len() as u64;
-                        map.worker(hash).map_or(q, usize::from) % queues
-                    }
-                    None => q,
-                };
-                self.pending[worker].push(skb);
+            let steer = self.steer(&b, &mut counts);
+            let (batch, steer) = (Arc::new(b), Arc::new(steer));
+            for (w, &n) in counts.iter().enumerate().skip(1) {
+                self.send(w, &batch, &steer, batch_no, n);
             }
-            for q in 1..queues {
-                self.send(q, batch_no);
-            }
-            let mut mine = std::mem::take(&mut self.pending[0]);
+            let mut mine = std::mem::take(&mut self.mine_pkts);
+            self.queue0.take(&batch, &steer, &mut mine);
             let out0 = self.queue0.run_batch(&mut mine);
-            self.pending[0] = mine;
+            self.mine_pkts = mine;
             if self.queue0.worker.abort.is_some() {
                 stop.store(true, Ordering::Relaxed);
             }
@@ -459,26 +485,94 @@ impl Dispatcher<'_, '_> {
         Ok(())
     }
 
-    /// Puts queue `q`'s share of the batch on its ring, then the batch's end, and wakes its
-    /// worker. Waits for room unless `drop_on_full`.
-    fn send(&mut self, q: usize, batch_no: u64) {
-        let k = q - 1;
-        let mut items: Vec<RxItem> = self.pending[q].drain(..).map(RxItem::Packet).collect();
-        items.push(RxItem::Irq(batch_no));
-        while !items.is_empty() {
-            if self.producers[k].enqueue_burst(&mut items) == 0 {
-                if self.opts.drop_on_full && items.len() > 1 {
-                    // Keep the marker; drop the packets that do not fit (rx_missed).
-                    let n = (items.len() - 1) as u64;
-                    items.drain(..items.len() - 1);
-                    self.drops[q] += n;
-                    self.early.entered += n;
-                    self.early.drop(DropReason::QueueFull, n);
-                } else {
-                    self.threads[k].unpark();
-                    std::thread::yield_now();
+    /// RSS (then RPS) for every packet of a batch: its queue, hash and worker; `counts` gets
+    /// the packets per worker. With `drop_on_full`, a worker's share beyond the room left in
+    /// its ring is dropped, as a NIC drops what its ring cannot take.
+    fn steer(&mut self, b: &Batch, counts: &mut [usize]) -> Vec<Steer> {
+        let workers = counts.len();
+        counts.fill(0);
+        let mut steer = Vec::with_capacity(b.len());
+        for row in 0..b.len() {
+            let lt = LinkType(b.linktype.get(row).copied().unwrap_or_default());
+            let frame = b.packet(row).unwrap_or_default();
+            if !matches!(
+                lt,
+                LinkType::ETHERNET | LinkType::RAW | LinkType::IPV4 | LinkType::IPV6
+            ) {
+                // Not a link type an Ethernet device receives.
+                self.early.entered += 1;
+                self.early.drop(DropReason::UnhandledProto, 1);
+                steer.push(Steer {
+                    worker: NOT_TAKEN,
+                    queue: 0,
+                    hash: 0,
+                    l4: false,
+                });
+                continue;
+            }
+            // The NIC's RSS: hash, then the indirection table (no IP header: queue 0).
+            let (queue, hash, l4) = match self.rss.hash(frame, lt) {
+                Some((h, l4)) => (usize::from(self.rss.queue(h)) % self.rx_queues.len(), h, l4),
+                None => (0, 0, false),
+            };
+            let worker = match self.rps {
+                // get_rps_cpu: the map's worker for the hash, else where the queue's
+                // interrupt is handled.
+                Some(map) => {
+                    let c = &mut self.rx_queues[queue];
+                    c.packets += 1;
+                    c.bytes += frame.len() as u64;
+                    map.worker(hash).map_or(queue, usize::from) % workers
+                }
+                None => queue,
+            };
+            let mut worker = worker as u16;
+            if self.opts.drop_on_full && worker != 0 {
+                let room = self
+                    .opts
+                    .ring_size
+                    .saturating_sub(self.backlog[usize::from(worker)].load(Ordering::Acquire));
+                if counts[usize::from(worker)] >= room {
+                    // rx_missed: the ring is full.
+                    self.drops[usize::from(worker)] += 1;
+                    self.early.entered += 1;
+                    self.early.drop(DropReason::QueueFull, 1);
+                    worker = NOT_TAKEN;
                 }
             }
+            if worker != NOT_TAKEN {
+                counts[usize::from(worker)] += 1;
+            }
+            steer.push(Steer {
+                worker,
+                queue: queue as u16,
+                hash,
+                l4,
+            });
+        }
+        steer
+    }
+
+    /// Puts a batch's descriptors on worker `w`'s ring (every worker gets every batch, so
+    /// each produces an output per batch) and wakes it.
+    fn send(
+        &mut self,
+        w: usize,
+        batch: &Arc<Batch>,
+        steer: &Arc<Vec<Steer>>,
+        number: u64,
+        n: usize,
+    ) {
+        self.backlog[w].fetch_add(n, Ordering::AcqRel);
+        let mut item = vec![RxItem::Batch {
+            batch: Arc::clone(batch),
+            steer: Arc::clone(steer),
+            number,
+        }];
+        let k = w - 1;
+        while self.producers[k].enqueue_burst(&mut item) == 0 {
+            self.threads[k].unpark();
+            std::thread::yield_now();
         }
         self.threads[k].unpark();
     }
@@ -510,7 +604,7 @@ impl Dispatcher<'_, '_> {
 
     /// Waits for the output of batch `b` of every queue but 0; returns them in queue order.
     fn collect(&mut self, b: u64) -> Vec<Option<Output>> {
-        let queues = self.pending.len();
+        let queues = self.drops.len();
         let mut got: Vec<Option<Output>> = (0..queues).map(|_| None).collect();
         for (q, slot) in got.iter_mut().enumerate().skip(1) {
             *slot = self.early_outs.remove(&(b, q));
@@ -529,7 +623,7 @@ impl Dispatcher<'_, '_> {
     }
 }
 
-/// A worker of queue 1 or more: takes its ring's packets batch by batch.
+/// A worker of queue 1 or more: takes its packets of each batch on its ring.
 fn run_worker(
     mut q: Queue<'_>,
     mut rx: Consumer<RxItem>,
@@ -537,12 +631,13 @@ fn run_worker(
     stop: &AtomicBool,
     device: &str,
     rps: bool,
+    backlog: &[AtomicUsize],
 ) -> (Report, Option<HookAbort>) {
-    let mut items = Vec::with_capacity(256);
+    let mut items = Vec::with_capacity(16);
     let mut pkts = Vec::new();
     let mut idle = 0u32;
     loop {
-        if rx.dequeue_burst(&mut items, 256) == 0 {
+        if rx.dequeue_burst(&mut items, 16) == 0 {
             // Spin briefly (a batch is usually on its way), then sleep until woken.
             idle += 1;
             if idle < 64 {
@@ -555,14 +650,20 @@ fn run_worker(
         idle = 0;
         for item in items.drain(..) {
             match item {
-                RxItem::Packet(skb) => pkts.push(skb),
-                RxItem::Irq(batch) => {
+                RxItem::Batch {
+                    batch,
+                    steer,
+                    number,
+                } => {
+                    q.take(&batch, &steer, &mut pkts);
+                    let n = pkts.len();
                     let out = q.run_batch(&mut pkts);
+                    backlog[q.index].fetch_sub(n, Ordering::AcqRel);
                     if q.worker.abort.is_some() {
                         stop.store(true, Ordering::Relaxed);
                     }
                     let _ = done.send(Done {
-                        batch,
+                        batch: number,
                         queue: q.index,
                         out,
                     });
