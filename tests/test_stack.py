@@ -533,3 +533,13 @@ def test_full_rings_drop_like_a_nic_and_are_counted(tmp_path: Path) -> None:
     assert drops == report.dropped.get("QUEUE_FULL", 0)
     assert drops > 0, "a 4-slot ring cannot take a 64-packet share of a batch at once"
     assert report.entered == 128 and report.transmitted["wan0"] == 128 - drops
+
+
+def test_design_example_shape() -> None:
+    ns = nc.Namespace()
+    eth0 = ns.add_device("eth0", rx_queues=4, features=nc.Features(gro=True, rx_csum=True))
+    wan = ns.add_device("wan0", mtu=1500, features=nc.Features(tso=False, tx_csum=False))
+    ns.routes.add("0.0.0.0/0", dev="wan0")
+    assert (eth0.ifindex, wan.ifindex, eth0.rx_queues) == (1, 2, 4)
+    with pytest.raises(nc.ConfigError, match="rx_csum"):
+        ns.add_device("bad0", features=nc.Features(rx_csum="maybe"))  # type: ignore[arg-type]

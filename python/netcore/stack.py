@@ -75,7 +75,9 @@ class Features:
     ufo: bool = False
     tx_csum: bool = True
     tunnel_tso: bool = True
-    rx_csum: Literal["none", "unnecessary", "complete"] = "unnecessary"
+    #: What the NIC reports on receive: ``"unnecessary"`` (validated, the default; also
+    #: ``True``), ``"complete"`` (a sum to finish) or ``"none"`` (also ``False``).
+    rx_csum: bool | Literal["none", "unnecessary", "complete"] = "unnecessary"
     udp_gro: Literal["off", "forwarding", "fraglist"] = "off"
 
     @classmethod

@@ -72,6 +72,14 @@ fn features_of(f: Option<&Bound<'_, PyDict>>) -> PyResult<Features> {
             "ufo" => out.ufo = v.extract()?,
             "tx_csum" => out.tx_csum = v.extract()?,
             "tunnel_tso" => out.tunnel_tso = v.extract()?,
+            "rx_csum" if v.is_instance_of::<pyo3::types::PyBool>() => {
+                // rx-checksumming on: the NIC validates (CHECKSUM_UNNECESSARY).
+                out.rx_csum = if v.extract::<bool>()? {
+                    RxCsumOffload::Unnecessary
+                } else {
+                    RxCsumOffload::None
+                };
+            }
             "rx_csum" => {
                 out.rx_csum = match v.extract::<String>()?.as_str() {
                     "none" => RxCsumOffload::None,
