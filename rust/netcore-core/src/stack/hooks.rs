@@ -148,7 +148,7 @@ pub struct HookPacket<'a> {
     pub shared: Option<(&'a crate::batch::Bytes, usize)>,
     /// What the stack already read of the packet's IP and transport headers (all zero for a
     /// packet that is not IP).
-    pub info: PacketInfo,
+    pub info: &'a PacketInfo,
 }
 
 /// What an external hook answered for a batch.

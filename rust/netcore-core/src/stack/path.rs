@@ -833,7 +833,7 @@ impl<'s> Worker<'s> {
                     mark: p.skb.meta.mark,
                     priority: p.skb.meta.priority,
                     shared,
-                    info: p.info,
+                    info: &p.info,
                 }
             })
             .collect();
