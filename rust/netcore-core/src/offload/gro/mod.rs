@@ -103,6 +103,7 @@ use self::cb::CsumCb;
 use self::parse::{Cfg, Kind, Layers, Pkt, same_flow};
 use crate::batch::{Batch, Bytes};
 use crate::capture::LinkType;
+use crate::checksum::IpSummed;
 use crate::offload::{Features, GroParams};
 use crate::skb::{Frag, MAX_FRAGS, Skb, SkbMeta, VlanTag};
 
@@ -510,26 +511,28 @@ impl Gro {
     /// header (a device without a link-layer header).
     fn receive_from(&mut self, mut pkt: Incoming<'_>, raw: bool) -> GroResult {
         self.stats.received += 1;
-        self.now = self.now.max(pkt.meta().tstamp);
-        if !raw && let Some(proto) = eth_protocol(pkt.data()) {
-            pkt.meta_mut().protocol = proto;
-        }
+        let meta = pkt.meta();
+        let (tstamp, hash, vlan) = (meta.tstamp, meta.hash, meta.vlan);
+        let mut cb = CsumCb::new(meta.ip_summed);
+        self.now = self.now.max(tstamp);
+        // What GRO sets in the metadata (`skb->protocol`, `ip_summed`) is written only to a
+        // packet that goes up or is held: a merged row never needs it.
+        let protocol = if raw { None } else { eth_protocol(pkt.data()) };
         if !self.features.gro {
+            settle(&mut pkt, protocol, cb.summed);
             return self.normal_from(pkt, raw);
         }
         let cfg = Cfg {
             udp_gro: self.features.udp_gro,
             tunnels: &self.tunnels,
         };
-        let mut cb = CsumCb::new(pkt.meta().ip_summed);
         // Parsed in place: `Layers` is too big to move around per packet.
         let mut lay = Layers::EMPTY;
         let parsed = parse::parse(&pkt.view(), raw, cfg, &mut cb, &mut lay);
-        pkt.meta_mut().ip_summed = cb.summed;
         if parsed.is_none() {
+            settle(&mut pkt, protocol, cb.summed);
             return self.normal_from(pkt, raw);
         }
-        let (hash, vlan) = (pkt.meta().hash, pkt.meta().vlan);
         let b = hash as usize & (GRO_HASH_BUCKETS - 1);
         let bucket = &mut self.buckets[b];
         // gro_list_prepare and the handlers' same-flow checks; the newest held packet first,
@@ -560,6 +563,7 @@ impl Gro {
             self.stats.merged += 1;
             return GroResult::Merged;
         }
+        settle(&mut pkt, protocol, cb.summed);
         if lay.flush {
             return self.normal_from(pkt, raw);
         }
@@ -712,6 +716,16 @@ fn eth_protocol(d: &[u8]) -> Option<u16> {
     } else {
         0x0004
     })
+}
+
+/// Writes what GRO learnt of a packet into its metadata: the protocol `eth_type_trans` read
+/// (`None`: left as it is) and the checksum state after GRO's verifications.
+fn settle(pkt: &mut Incoming<'_>, protocol: Option<u16>, summed: IpSummed) {
+    let meta = pkt.meta_mut();
+    if let Some(p) = protocol {
+        meta.protocol = p;
+    }
+    meta.ip_summed = summed;
 }
 
 /// Completes a held packet and queues it (`gro_complete` → `gro_normal_one`).
