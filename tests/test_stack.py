@@ -543,3 +543,20 @@ def test_design_example_shape() -> None:
     assert (eth0.ifindex, wan.ifindex, eth0.rx_queues) == (1, 2, 4)
     with pytest.raises(nc.ConfigError, match="rx_csum"):
         ns.add_device("bad0", features=nc.Features(rx_csum="maybe"))  # type: ignore[arg-type]
+
+
+def test_packets_over_the_mtu_without_df_are_fragmented(tmp_path: Path) -> None:
+    ns = nc.Namespace()
+    ns.add_device("eth0", mac=MAC_IN, features=nc.Features(gro=False))
+    ns.add_device("wan0", mtu=576)
+    ns.routes.add("0.0.0.0/0", dev="wan0")
+    frames = [frame("10.0.0.5", "198.51.100.7", size=1000)]
+    out = tmp_path / "wan0.pcap"
+    report = ns.replay(capture(tmp_path, frames), into="eth0", capture={"wan0": out})
+    report.check()
+    assert report.transmitted == {"wan0": 1}
+    pieces = [Ether(f)[IP] for f in read(out)]
+    assert len(pieces) == 2 and all(p.len <= 576 for p in pieces)
+    assert pieces[0].flags == "MF" and pieces[1].frag > 0
+    whole = b"".join(bytes(p.payload) for p in sorted(pieces, key=lambda p: p.frag))
+    assert len(whole) == 20 + 1000 and all(p.ttl == 63 for p in pieces)

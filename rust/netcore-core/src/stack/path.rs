@@ -18,7 +18,9 @@ use crate::capture::{LinkType, RecordEncoder};
 use crate::drop_reason::DropReason;
 use crate::ip::{self, Forwarded, IcmpKind, InputRoute, RouteKind};
 use crate::netfilter::{Family, HookPoint, Outcome, PacketInfo, RuleCounters, Verdict};
-use crate::offload::gso::{Xmit, validate_xmit_skb};
+use crate::offload::gso::{
+    Egress, FragOptions, TxOutcome, Xmit, ip_finish_output, validate_xmit_skb,
+};
 use crate::rss::skb_tx_hash;
 use crate::skb::{PacketType, Skb};
 use crate::wire::ipv4::Address as Ipv4Address;
@@ -534,7 +536,26 @@ impl<'s> Worker<'s> {
                 c.tx_queues.resize(usize::from(dev.tx_queues), 0);
             }
             let before = c.tx_packets;
-            match validate_xmit_skb(skb, &dev.features) {
+            // A packet over the MTU that forwarding let through (no DF) is fragmented first
+            // (ip_finish_output → ip_fragment); GSO packets are cut to size by segmentation.
+            let xmit = if !was_gso && skb.len() > dev.mtu as usize {
+                let egress = Egress {
+                    features: dev.features,
+                    mtu: dev.mtu,
+                    frag: FragOptions::default(),
+                };
+                match ip_finish_output(skb, &egress) {
+                    Ok(TxOutcome::Sent(v)) => Ok(Xmit::Segments(v)),
+                    Ok(TxOutcome::TooBig(_)) => {
+                        self.drop_pkt(i, DropReason::PktTooBig);
+                        continue;
+                    }
+                    Err(e) => Err(e),
+                }
+            } else {
+                validate_xmit_skb(skb, &dev.features)
+            };
+            match xmit {
                 Ok(Xmit::Whole(s)) => {
                     c.tso_packets += u64::from(was_gso);
                     self.out.send(s, ifindex, (dst, src), self.sinks, &mut c);
