@@ -745,20 +745,20 @@ type HookAnswer<'py> = (
 /// Verdict codes from a numpy `uint32` or `int64` array (read in place; `np.where(cond,
 /// nc.DROP, nc.ACCEPT)` gives `int64`) or any sequence of ints.
 fn verdict_codes(v: &Bound<'_, PyAny>) -> PyResult<Vec<Verdict>> {
-    if let Ok(arr) = v.cast::<PyArray1<i64>>() {
-        let codes = arr.readonly();
-        if let Ok(codes) = codes.as_slice() {
-            return Ok(codes
-                .iter()
-                .map(|&c| u32::try_from(c).map_or(Verdict::Drop, verdict_of))
-                .collect());
-        }
+    // `to_vec` copies the (contiguous) array without registering a borrow: cheaper than a
+    // readonly view for a few hundred verdicts.
+    if let Ok(arr) = v.cast::<PyArray1<i64>>()
+        && let Ok(codes) = arr.to_vec()
+    {
+        return Ok(codes
+            .into_iter()
+            .map(|c| u32::try_from(c).map_or(Verdict::Drop, verdict_of))
+            .collect());
     }
-    if let Ok(arr) = v.cast::<PyArray1<u32>>() {
-        let codes = arr.readonly();
-        if let Ok(codes) = codes.as_slice() {
-            return Ok(codes.iter().map(|&c| verdict_of(c)).collect());
-        }
+    if let Ok(arr) = v.cast::<PyArray1<u32>>()
+        && let Ok(codes) = arr.to_vec()
+    {
+        return Ok(codes.into_iter().map(verdict_of).collect());
     }
     Ok(v.extract::<Vec<u32>>()?
         .into_iter()
