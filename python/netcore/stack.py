@@ -128,9 +128,13 @@ class HookBatch(Batch):
     def _column(self, name: str) -> npt.NDArray[Any]:
         # The IP and transport fields the stack already read come from it; the batch is
         # dissected only for the other columns.
-        if name in _KNOWN and name not in self._cache:
-            self._cache[name] = self._meta.column(name)
-        return super()._column(name)
+        col: npt.NDArray[Any] | None = self._cache.get(name)
+        if col is not None:
+            return col
+        if name in _KNOWN:
+            col = self._cache[name] = self._meta.column(name)
+            return col
+        return Batch._column(self, name)
 
     def _meta_column(self, name: str) -> npt.NDArray[Any]:
         col: npt.NDArray[Any] | None = self._cache.get(name)
