@@ -226,3 +226,27 @@ fn tempdir() -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+#[test]
+fn routes_through_unknown_devices_drop_instead_of_failing() {
+    let dir = tempdir();
+    let input = dir.join("in.pcapng");
+    write_capture(&input, &traffic());
+    let mut stack = router(1);
+    // More specific than the default route, through a device the stack does not have.
+    stack
+        .fib
+        .add_route(Route {
+            prefix: Prefix::new(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 0)), 24).unwrap(),
+            kind: RouteKind::Unicast,
+            dev: 99,
+            gateway: None,
+            metric: 0,
+        })
+        .unwrap();
+    let report = run(&stack, &input, &dir.join("out.pcapng"));
+    assert_eq!(report.check(), Ok(()));
+    // The 240 forwarded packets and the one whose TTL would expire: routing comes first.
+    assert_eq!(report.dropped[&DropReason::IpInnoroutes], 241);
+    assert_eq!(report.delivered["tcp"], 1);
+}

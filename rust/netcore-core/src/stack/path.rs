@@ -199,6 +199,9 @@ impl<'s> Worker<'s> {
         }
     }
 
+    /// The device `ifindex`. Cannot fail: packets carry the index of the device they came in
+    /// on, or of the one a route sent them to, and routes to unknown devices are dropped when
+    /// looked up.
     fn dev(&self, ifindex: u32) -> &'s DeviceConfig {
         self.stack
             .device(ifindex)
@@ -372,6 +375,11 @@ impl<'s> Worker<'s> {
             };
             match self.stack.fib.route_input(dst) {
                 Ok(InputRoute::Local(_)) => local.push(i),
+                // A route through a device the stack does not have (made directly on the
+                // FIB) leads nowhere: no route.
+                Ok(InputRoute::Forward(r)) if self.stack.device(r.dev).is_none() => {
+                    self.drop_pkt(i, DropReason::IpInnoroutes);
+                }
                 Ok(InputRoute::Forward(r)) if self.stack.forwarding => {
                     self.pkts[i].oif = r.dev;
                     forward.push(i);
@@ -690,7 +698,7 @@ impl<'s> Worker<'s> {
         for i in self.live() {
             let route = self.pkts[i].dst.and_then(|d| self.stack.fib.lookup(d));
             match route.map(|r| (r.kind, r.dev)) {
-                Some((RouteKind::Unicast, dev)) => {
+                Some((RouteKind::Unicast, dev)) if self.stack.device(dev).is_some() => {
                     let p = &mut self.pkts[i];
                     p.oif = dev;
                     p.info.oif = dev;
@@ -984,6 +992,7 @@ impl<'s> Worker<'s> {
 fn spent() -> Skb {
     static EMPTY: std::sync::LazyLock<crate::batch::Bytes> =
         std::sync::LazyLock::new(|| crate::batch::Bytes::from_vec(Vec::new()));
+    // Only windows beyond 4 GiB are refused; this one is empty.
     Skb::from_shared(EMPTY.clone()).expect("an empty buffer fits")
 }
 

@@ -142,6 +142,7 @@ impl<'s> Queue<'s> {
         ext: &'s dyn ExternalHooks,
         sinks: &'s [SinkEncoder],
     ) -> Self {
+        // `replay` checked the device exists before making any queue.
         let dev = stack.device(ifindex).expect("checked by replay");
         Queue {
             index,
