@@ -224,7 +224,7 @@ class Rss:
 
 _Dispatch = Callable[
     [int, str, Batch, HookMeta],
-    tuple[list[int] | npt.NDArray[Any], list[tuple[int, str, object]], list[int]],
+    tuple[list[int] | npt.NDArray[Any] | None, list[tuple[int, str, object]], list[int]],
 ]
 
 @final

@@ -290,13 +290,13 @@ class _Hook:
 _IN_PLACE = frozenset({np.dtype(np.uint32).num, np.dtype(np.int64).num})
 
 
-def _verdicts(value: object, n: int, name: str) -> npt.NDArray[Any]:
+def _verdicts(value: object, n: int, name: str) -> npt.NDArray[Any] | None:
     """A hook's answer as one verdict per packet (``uint32`` or ``int64``, read by the stack
-    in place)."""
+    in place), or ``None`` when it accepts them all."""
     if type(value) is np.ndarray and value.shape == (n,) and value.dtype.num in _IN_PLACE:
         return value  # read in place by the stack (a strided one is copied there)
     if value is None:
-        return np.full(n, ACCEPT, dtype=np.uint32)
+        return None
     arr = np.asarray(value)
     if arr.dtype.kind not in "iub":
         raise ConfigError(f"hook {name!r} returned {arr.dtype} verdicts; return integers")
@@ -329,8 +329,9 @@ class HookRegistry:
         point: str,
         raw: _netcore.Batch,
         meta: _netcore.HookMeta,
-    ) -> tuple[list[int] | npt.NDArray[Any], list[tuple[int, str, object]], list[int]]:
-        """Runs hook ``number`` over one batch; returns (verdicts, edits, error rows)."""
+    ) -> tuple[list[int] | npt.NDArray[Any] | None, list[tuple[int, str, object]], list[int]]:
+        """Runs hook ``number`` over one batch; returns (verdicts, edits, error rows), where
+        verdicts ``None`` accepts every packet."""
         h = self.hooks[number]
         batch = HookBatch(raw, meta)
         n = len(raw)

@@ -19,8 +19,9 @@ use netcore_core::rss::XpsMap;
 use netcore_core::skb::Skb;
 use netcore_core::stack::rewrite::Edit;
 use netcore_core::stack::{
-    self as core_stack, DeviceConfig, ExternalHooks, ExternalId, HookAbort, HookAction, HookEntry,
-    HookPacket, HookReply, QueueCounters, ReplayError, ReplayOptions, Report, Sink, Stack,
+    self as core_stack, DeviceConfig, ExternalHooks, ExternalId, HookAbort, HookAction,
+    HookColumns, HookEntry, HookReply, QueueCounters, ReplayError, ReplayOptions, Report, Sink,
+    Stack,
 };
 use numpy::{PyArray1, PyArrayMethods};
 use pyo3::prelude::*;
@@ -612,42 +613,22 @@ pub struct PyHookMeta {
 }
 
 impl PyHookMeta {
-    fn new(packets: &[HookPacket<'_>]) -> Self {
-        let n = packets.len();
-        let mut m = PyHookMeta {
-            index: Vec::with_capacity(n),
-            iif: Vec::with_capacity(n),
-            oif: Vec::with_capacity(n),
-            mark: Vec::with_capacity(n),
-            priority: Vec::with_capacity(n),
-            ip_version: Vec::with_capacity(n),
-            l4proto: Vec::with_capacity(n),
-            src4: Vec::with_capacity(n),
-            dst4: Vec::with_capacity(n),
-            sport: Vec::with_capacity(n),
-            dport: Vec::with_capacity(n),
-        };
-        // IPv4 addresses are kept IPv4-mapped (::ffff:a.b.c.d) by the rules' view.
-        let v4 = |a: u128| if a >> 32 == 0xffff { a as u32 } else { 0 };
-        for p in packets {
-            let i = &p.info;
-            m.index.push(p.index);
-            m.iif.push(p.iif);
-            m.oif.push(p.oif);
-            m.mark.push(p.mark);
-            m.priority.push(p.priority);
-            m.ip_version.push(match i.family {
-                Some(Family::Ipv4) => 4,
-                Some(Family::Ipv6) => 6,
-                None => 0,
-            });
-            m.l4proto.push(i.l4proto);
-            m.src4.push(v4(i.saddr));
-            m.dst4.push(v4(i.daddr));
-            m.sport.push(if i.has_ports { i.sport } else { 0 });
-            m.dport.push(if i.has_ports { i.dport } else { 0 });
+    /// Takes the metadata columns, leaving the frames (and `iif`, `ts`, `linktype` copies are
+    /// not needed: the batch takes those) in `cols`.
+    fn take(cols: &mut HookColumns<'_>) -> Self {
+        PyHookMeta {
+            index: std::mem::take(&mut cols.index),
+            iif: cols.iif.clone(),
+            oif: std::mem::take(&mut cols.oif),
+            mark: std::mem::take(&mut cols.mark),
+            priority: std::mem::take(&mut cols.priority),
+            ip_version: std::mem::take(&mut cols.ip_version),
+            l4proto: std::mem::take(&mut cols.l4proto),
+            src4: std::mem::take(&mut cols.src4),
+            dst4: std::mem::take(&mut cols.dst4),
+            sport: std::mem::take(&mut cols.sport),
+            dport: std::mem::take(&mut cols.dport),
         }
-        m
     }
 }
 
@@ -683,26 +664,43 @@ impl PyHookMeta {
     }
 }
 
-/// The packets as a batch over the capture memory they still live in, without copying, when
-/// they all do (untouched packets of one dispatch batch); `None` otherwise.
-fn lend(packets: &[HookPacket<'_>]) -> Option<Batch> {
-    let (first, _) = packets.first()?.shared?;
-    let mut b = Batch::with_capacity(packets.len(), 0);
-    b.data = first.clone();
-    for p in packets {
-        let (bytes, at) = p.shared?;
-        if !bytes.same_window(first) {
-            return None;
-        }
-        let len = u32::try_from(p.frame.len()).ok()?;
-        b.offset.push(at as u64);
-        b.ts.push(p.ts);
-        b.caplen.push(len);
-        b.wirelen.push(len);
-        b.ifindex.push(p.iif);
-        b.linktype.push(p.linktype);
+/// The packets as a batch: lent over the capture memory they still live in, without copying,
+/// when they all do (untouched packets of one dispatch batch); copied otherwise.
+fn batch_of(cols: HookColumns<'_>) -> Batch {
+    let HookColumns {
+        frame,
+        linktype,
+        ts,
+        iif,
+        lent,
+        ..
+    } = cols;
+    let Some((data, offset)) = lent else {
+        return Batch::from_packets(
+            frame
+                .iter()
+                .zip(ts.iter().zip(iif.iter().zip(&linktype)))
+                .map(|(f, (&ts, (&iif, &lt)))| {
+                    let len = u32::try_from(f.len()).unwrap_or(u32::MAX);
+                    (ts, *f, len, iif, lt)
+                }),
+        );
+    };
+    let caplen: Vec<u32> = frame
+        .iter()
+        .map(|f| u32::try_from(f.len()).unwrap_or(u32::MAX))
+        .collect();
+    Batch {
+        data,
+        offset,
+        ts,
+        wirelen: caplen.clone(),
+        caplen,
+        ifindex: iif,
+        linktype,
+        comments: Vec::new(),
+        first_index: 0,
     }
-    Some(b)
 }
 
 /// Verdicts travel as `u32`: the `NF_*` code in the low byte, a queue number in the top 16
@@ -771,7 +769,7 @@ impl ExternalHooks for PyHooks {
         &self,
         id: ExternalId,
         point: HookPoint,
-        packets: &[HookPacket<'_>],
+        mut packets: HookColumns<'_>,
     ) -> Result<HookReply, HookAbort> {
         let Some(dispatch) = &self.dispatch else {
             return Ok(HookReply {
@@ -779,20 +777,27 @@ impl ExternalHooks for PyHooks {
                 ..HookReply::default()
             });
         };
+        let n = packets.len();
+        let meta = PyHookMeta::take(&mut packets);
+        let batch = batch_of(packets);
         Python::attach(|py| {
-            let batch = lend(packets).unwrap_or_else(|| {
-                Batch::from_packets(packets.iter().map(|p| {
-                    let len = u32::try_from(p.frame.len()).unwrap_or(u32::MAX);
-                    (p.ts, p.frame, len, p.iif, p.linktype)
-                }))
-            });
             let pybatch = PyBatch::new(batch, Arc::clone(&self.tables));
-            let meta = PyHookMeta::new(packets);
+            let meta = Py::new(py, meta).map_err(|e| HookAbort {
+                index: 0,
+                message: e.to_string(),
+            })?;
+            let index_of = |row: usize| meta.get().index.get(row).copied().unwrap_or(0);
             let answer = dispatch
-                .call1(py, (id, point.name(), pybatch, meta))
+                .call1(py, (id, point.name(), pybatch, meta.clone_ref(py)))
                 .and_then(|r| {
                     let (v, edits, errors): HookAnswer<'_> = r.bind(py).extract()?;
-                    Ok((verdict_codes(&v)?, edits, errors))
+                    // `None`: every packet accepted.
+                    let verdicts = if v.is_none() {
+                        vec![Verdict::Accept; n]
+                    } else {
+                        verdict_codes(&v)?
+                    };
+                    Ok((verdicts, edits, errors))
                 });
             let (verdicts, edits, errors) = match answer {
                 Ok(a) => a,
@@ -802,7 +807,7 @@ impl ExternalHooks for PyHooks {
                         .value(py)
                         .getattr("index")
                         .and_then(|i| i.extract::<u64>())
-                        .unwrap_or_else(|_| packets.first().map_or(0, |p| p.index));
+                        .unwrap_or_else(|_| index_of(0));
                     if let Ok(mut slot) = self.error.lock() {
                         slot.get_or_insert(e);
                     }
@@ -823,7 +828,7 @@ impl ExternalHooks for PyHooks {
                             slot.get_or_insert(err);
                         }
                         return Err(HookAbort {
-                            index: packets.get(row).map_or(0, |p| p.index),
+                            index: index_of(row),
                             message,
                         });
                     }

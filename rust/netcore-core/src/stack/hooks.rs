@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::batch::Bytes;
 use crate::netfilter::{Family, HookPoint, PacketInfo, Ruleset, Verdict};
 
 use super::rewrite::Edit;
@@ -124,31 +125,140 @@ impl HookTable {
     }
 }
 
-/// One packet as an external hook sees it.
-#[derive(Debug, Clone, Copy)]
-pub struct HookPacket<'a> {
-    /// The frame: from the link-layer header when there is one, else from the IP header.
-    pub frame: &'a [u8],
-    /// Link type of `frame` (`LINKTYPE_ETHERNET` or `LINKTYPE_RAW`).
-    pub linktype: u16,
-    /// Position in the input of the (first) packet it came from.
-    pub index: u64,
+/// The packets reaching an external hook, as columns: a hook sees its batch as columns anyway,
+/// and building them in one pass touches each packet's memory once.
+#[derive(Debug, Default)]
+pub struct HookColumns<'a> {
+    /// Each frame: from the link-layer header when there is one, else from the IP header.
+    pub frame: Vec<&'a [u8]>,
+    /// Link type of each frame (`LINKTYPE_ETHERNET` or `LINKTYPE_RAW`).
+    pub linktype: Vec<u16>,
+    /// Position in the input of the (first) packet each came from.
+    pub index: Vec<u64>,
     /// Timestamp, ns.
-    pub ts: i64,
+    pub ts: Vec<i64>,
     /// Input device index (0: none).
-    pub iif: u32,
+    pub iif: Vec<u32>,
     /// Output device index (0: not routed yet).
-    pub oif: u32,
+    pub oif: Vec<u32>,
     /// Firewall mark.
-    pub mark: u32,
+    pub mark: Vec<u32>,
     /// Queueing priority.
+    pub priority: Vec<u32>,
+    /// IP version read by the stack (4, 6, or 0 for a packet that is not IP).
+    pub ip_version: Vec<u8>,
+    /// Transport protocol number (0 when not IP).
+    pub l4proto: Vec<u8>,
+    /// IPv4 source address as a host-order integer (0 unless IPv4).
+    pub src4: Vec<u32>,
+    /// IPv4 destination address (0 unless IPv4).
+    pub dst4: Vec<u32>,
+    /// Transport source port (0 without ports).
+    pub sport: Vec<u16>,
+    /// Transport destination port (0 without ports).
+    pub dport: Vec<u16>,
+    /// When every frame is still an untouched view of one window of capture memory: that
+    /// memory and each frame's offset in it, so that the batch is lent without copying.
+    pub lent: Option<(Bytes, Vec<u64>)>,
+}
+
+/// One packet, as [`HookColumns::push`] takes it.
+#[derive(Debug, Clone, Copy)]
+pub struct HookRow<'a> {
+    /// See [`HookColumns::frame`].
+    pub frame: &'a [u8],
+    /// See [`HookColumns::linktype`].
+    pub linktype: u16,
+    /// See [`HookColumns::index`].
+    pub index: u64,
+    /// See [`HookColumns::ts`].
+    pub ts: i64,
+    /// See [`HookColumns::iif`].
+    pub iif: u32,
+    /// See [`HookColumns::oif`].
+    pub oif: u32,
+    /// See [`HookColumns::mark`].
+    pub mark: u32,
+    /// See [`HookColumns::priority`].
     pub priority: u32,
-    /// The memory `frame` lies in and its offset there, when the packet is still an untouched
-    /// view of its capture: a batch of such packets is lent without copying.
-    pub shared: Option<(&'a crate::batch::Bytes, usize)>,
-    /// What the stack already read of the packet's IP and transport headers (all zero for a
-    /// packet that is not IP).
+    /// The memory `frame` lies in and its offset there, when the packet is an untouched view
+    /// of its capture.
+    pub shared: Option<(&'a Bytes, usize)>,
+    /// What the stack already read of the packet's IP and transport headers.
     pub info: &'a PacketInfo,
+}
+
+impl<'a> HookColumns<'a> {
+    /// Empty columns with room for `n` packets.
+    #[must_use]
+    pub fn with_capacity(n: usize) -> Self {
+        HookColumns {
+            frame: Vec::with_capacity(n),
+            linktype: Vec::with_capacity(n),
+            index: Vec::with_capacity(n),
+            ts: Vec::with_capacity(n),
+            iif: Vec::with_capacity(n),
+            oif: Vec::with_capacity(n),
+            mark: Vec::with_capacity(n),
+            priority: Vec::with_capacity(n),
+            ip_version: Vec::with_capacity(n),
+            l4proto: Vec::with_capacity(n),
+            src4: Vec::with_capacity(n),
+            dst4: Vec::with_capacity(n),
+            sport: Vec::with_capacity(n),
+            dport: Vec::with_capacity(n),
+            lent: None,
+        }
+    }
+
+    /// Number of packets.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.frame.len()
+    }
+
+    /// Whether there is no packet.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.frame.is_empty()
+    }
+
+    /// Appends one packet.
+    pub fn push(&mut self, row: HookRow<'a>) {
+        // Lent while every packet so far lies in the first packet's window.
+        match (row.shared, &mut self.lent) {
+            (Some((bytes, at)), Some((first, offsets))) if bytes.same_window(first) => {
+                offsets.push(at as u64);
+            }
+            (Some((bytes, at)), lent @ None) if self.frame.is_empty() => {
+                let mut offsets = Vec::with_capacity(self.frame.capacity());
+                offsets.push(at as u64);
+                *lent = Some((bytes.clone(), offsets));
+            }
+            (_, lent) => *lent = None,
+        }
+        let i = row.info;
+        // The rules' view keeps IPv4 addresses IPv4-mapped (::ffff:a.b.c.d).
+        let v4 = |a: u128| if a >> 32 == 0xffff { a as u32 } else { 0 };
+        self.frame.push(row.frame);
+        self.linktype.push(row.linktype);
+        self.index.push(row.index);
+        self.ts.push(row.ts);
+        self.iif.push(row.iif);
+        self.oif.push(row.oif);
+        self.mark.push(row.mark);
+        self.priority.push(row.priority);
+        self.ip_version.push(match i.family {
+            Some(Family::Ipv4) => 4,
+            Some(Family::Ipv6) => 6,
+            None => 0,
+        });
+        self.l4proto.push(i.l4proto);
+        self.src4.push(v4(i.saddr));
+        self.dst4.push(v4(i.daddr));
+        self.sport.push(if i.has_ports { i.sport } else { 0 });
+        self.dport.push(if i.has_ports { i.dport } else { 0 });
+    }
 }
 
 /// What an external hook answered for a batch.
@@ -178,7 +288,7 @@ pub trait ExternalHooks: Send + Sync {
         &self,
         id: ExternalId,
         point: HookPoint,
-        packets: &[HookPacket<'_>],
+        packets: HookColumns<'_>,
     ) -> Result<HookReply, HookAbort>;
 }
 
@@ -191,7 +301,7 @@ impl ExternalHooks for NoExternalHooks {
         &self,
         _id: ExternalId,
         _point: HookPoint,
-        packets: &[HookPacket<'_>],
+        packets: HookColumns<'_>,
     ) -> Result<HookReply, HookAbort> {
         Ok(HookReply {
             verdicts: vec![Verdict::Accept; packets.len()],

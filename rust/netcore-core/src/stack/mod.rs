@@ -31,8 +31,8 @@ use crate::offload::{Features, GroParams};
 use crate::rss::{RssConfig, XpsMap};
 
 pub use hooks::{
-    ExternalHooks, ExternalId, HookAbort, HookAction, HookEntry, HookPacket, HookReply, HookTable,
-    NoExternalHooks,
+    ExternalHooks, ExternalId, HookAbort, HookAction, HookColumns, HookEntry, HookReply, HookRow,
+    HookTable, NoExternalHooks,
 };
 pub use replay::{ReplayError, ReplayOptions, Sink, output, replay};
 pub use report::{DeviceCounters, HookCounters, QueueCounters, Report, RuleCounts};

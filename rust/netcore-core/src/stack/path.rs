@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::hooks::{ExternalHooks, HookAbort, HookAction, HookEntry, HookPacket, HookTable};
+use super::hooks::{
+    ExternalHooks, HookAbort, HookAction, HookColumns, HookEntry, HookRow, HookTable,
+};
 use super::l2;
 use super::report::{DeviceCounters, HookCounters, Report};
 use super::rewrite::{self, Edit};
@@ -829,45 +831,8 @@ impl<'s> Worker<'s> {
         id: u32,
         sel: &[usize],
     ) -> Vec<Verdict> {
-        for &i in sel {
-            let p = &mut self.pkts[i];
-            if p.skb.is_nonlinear() {
-                let _ = p.skb.linearize();
-            }
-        }
-        let views: Vec<HookPacket<'_>> = sel
-            .iter()
-            .map(|&i| {
-                let p = &self.pkts[i];
-                let (frame, linktype, start) = match p.skb.mac_header_bytes() {
-                    Some(f) => (f, LinkType::ETHERNET.0, p.skb.mac_header()),
-                    None => (
-                        p.skb.network_header_bytes().unwrap_or(p.skb.data()),
-                        LinkType::RAW.0,
-                        p.skb.network_header(),
-                    ),
-                };
-                let shared = p
-                    .skb
-                    .shared_memory()
-                    .zip(start)
-                    .map(|((bytes, base), at)| (bytes, base + at));
-                HookPacket {
-                    frame,
-                    linktype,
-                    index: p.skb.meta.seq,
-                    ts: p.skb.meta.tstamp,
-                    iif: p.skb.meta.iif,
-                    oif: p.oif,
-                    mark: p.skb.meta.mark,
-                    priority: p.skb.meta.priority,
-                    shared,
-                    info: &p.info,
-                }
-            })
-            .collect();
-        let reply = self.ext.call(id, point, &views);
-        drop(views);
+        let cols = hook_columns(&mut self.pkts, sel);
+        let reply = self.ext.call(id, point, cols);
         let key = entry.key(point);
         let c = self.report.hook(&key);
         c.calls += 1;
@@ -1091,6 +1056,74 @@ fn family_of(protocol: u16) -> Option<Family> {
 }
 
 /// What rules and routing see of a packet whose `data` is at its network header.
+/// The packets `sel` of `pkts` as an external hook sees them. A hook reads whole frames, so a
+/// packet with fragments is made linear first (`skb_linearize`). When `sel` is increasing, as
+/// the paths make it, one sweep does both: each packet's memory is touched once (a batch of
+/// packets does not fit in L1, and a second pass would miss on every one).
+fn hook_columns<'a>(pkts: &'a mut [Pkt], sel: &[usize]) -> HookColumns<'a> {
+    let mut cols = HookColumns::with_capacity(sel.len());
+    if sel.windows(2).all(|w| w[0] < w[1]) {
+        let mut rest = pkts;
+        let mut base = 0;
+        for &i in sel {
+            let Some((p, tail)) = std::mem::take(&mut rest)
+                .get_mut(i - base..)
+                .and_then(<[Pkt]>::split_first_mut)
+            else {
+                break;
+            };
+            rest = tail;
+            base = i + 1;
+            if p.skb.is_nonlinear() {
+                let _ = p.skb.linearize();
+            }
+            cols.push(hook_row(p));
+        }
+        return cols;
+    }
+    for &i in sel {
+        if let Some(p) = pkts.get_mut(i)
+            && p.skb.is_nonlinear()
+        {
+            let _ = p.skb.linearize();
+        }
+    }
+    for &i in sel {
+        if let Some(p) = pkts.get(i) {
+            cols.push(hook_row(p));
+        }
+    }
+    cols
+}
+
+fn hook_row(p: &Pkt) -> HookRow<'_> {
+    let (frame, linktype, start) = match p.skb.mac_header_bytes() {
+        Some(f) => (f, LinkType::ETHERNET.0, p.skb.mac_header()),
+        None => (
+            p.skb.network_header_bytes().unwrap_or(p.skb.data()),
+            LinkType::RAW.0,
+            p.skb.network_header(),
+        ),
+    };
+    let shared = p
+        .skb
+        .shared_memory()
+        .zip(start)
+        .map(|((bytes, base), at)| (bytes, base + at));
+    HookRow {
+        frame,
+        linktype,
+        index: p.skb.meta.seq,
+        ts: p.skb.meta.tstamp,
+        iif: p.skb.meta.iif,
+        oif: p.oif,
+        mark: p.skb.meta.mark,
+        priority: p.skb.meta.priority,
+        shared,
+        info: &p.info,
+    }
+}
+
 fn info_of(p: &Pkt) -> PacketInfo {
     let mut info = p
         .family
