@@ -1,7 +1,9 @@
-//! Running a capture through the stack: the calling thread reads the capture and spreads
-//! packets over the receive queues of the input device by RSS (hash, then indirection
-//! table). Queue 0 is polled by the calling thread itself; every other queue has a ring and a
-//! worker thread of its own, so N queues keep N threads busy.
+//! Running a capture through the stack: packets are spread over the receive queues of the
+//! input device by RSS (hash, then indirection table). Queue 0 is polled by the calling
+//! thread itself; every other queue has a worker thread of its own, so N queues keep N
+//! threads busy. Without RPS, whichever worker is free reads and steers the next batch and
+//! publishes it to all (`replay_shared`). With RPS (or when full rings drop, like a NIC), the
+//! calling thread reads and steers every batch and hands each worker its share on a ring.
 //!
 //! Determinism: the input is read in dispatch batches (an interrupt's worth of packets); each
 //! queue takes its share of a batch in NAPI polls of `budget` packets, the last one under
@@ -11,8 +13,8 @@
 //! it. Per-flow order is kept because a flow always hashes to the same queue.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -263,6 +265,9 @@ pub fn replay(
     let queues = rps.as_ref().map_or(rx_queues, |m| m.workers().len());
     let ring_size = opts.ring_size.max(2).next_power_of_two();
     let enc = &encoders(sinks)?;
+    if rps.is_none() && !opts.drop_on_full && queues > 1 {
+        return replay_shared(stack, reader, dev, into, &rss, sinks, ext, enc, opts);
+    }
     let stop = AtomicBool::new(false);
     let (done_tx, done_rx) = mpsc::channel::<Done>();
     let mut producers = Vec::with_capacity(queues);
@@ -494,27 +499,10 @@ impl Dispatcher<'_, '_> {
         counts.fill(0);
         let mut steer = Vec::with_capacity(b.len());
         for row in 0..b.len() {
-            let lt = LinkType(b.linktype.get(row).copied().unwrap_or_default());
             let frame = b.packet(row).unwrap_or_default();
-            if !matches!(
-                lt,
-                LinkType::ETHERNET | LinkType::RAW | LinkType::IPV4 | LinkType::IPV6
-            ) {
-                // Not a link type an Ethernet device receives.
-                self.early.entered += 1;
-                self.early.drop(DropReason::UnhandledProto, 1);
-                steer.push(Steer {
-                    worker: NOT_TAKEN,
-                    queue: 0,
-                    hash: 0,
-                    l4: false,
-                });
+            let Some((queue, hash, l4)) = rss_of(self.rss, self.rx_queues.len(), b, row) else {
+                not_received(&mut self.early, &mut steer);
                 continue;
-            }
-            // The NIC's RSS: hash, then the indirection table (no IP header: queue 0).
-            let (queue, hash, l4) = match self.rss.hash(frame, lt) {
-                Some((h, l4)) => (usize::from(self.rss.queue(h)) % self.rx_queues.len(), h, l4),
-                None => (0, 0, false),
             };
             let worker = match self.rps {
                 // get_rps_cpu: the map's worker for the hash, else where the queue's
@@ -621,6 +609,316 @@ impl Dispatcher<'_, '_> {
             }
         }
         got
+    }
+}
+
+/// The NIC's RSS for packet `row` of `b`: its receive queue (hash, then indirection table;
+/// no IP header: queue 0), hash and whether the hash covers the ports. `None` for a link type
+/// an Ethernet device does not receive.
+fn rss_of(rss: &RssConfig, queues: usize, b: &Batch, row: usize) -> Option<(usize, u32, bool)> {
+    let lt = LinkType(b.linktype.get(row).copied().unwrap_or_default());
+    if !matches!(
+        lt,
+        LinkType::ETHERNET | LinkType::RAW | LinkType::IPV4 | LinkType::IPV6
+    ) {
+        return None;
+    }
+    Some(match rss.hash(b.packet(row).unwrap_or_default(), lt) {
+        Some((h, l4)) => (usize::from(rss.queue(h)) % queues, h, l4),
+        None => (0, 0, false),
+    })
+}
+
+/// Counts a packet no queue receives (dropped before it reaches the stack).
+fn not_received(early: &mut Report, steer: &mut Vec<Steer>) {
+    early.entered += 1;
+    early.drop(DropReason::UnhandledProto, 1);
+    steer.push(Steer {
+        worker: NOT_TAKEN,
+        queue: 0,
+        hash: 0,
+        l4: false,
+    });
+}
+
+/// Batches a worker may read ahead of the slowest queue in the shared-reader mode (bounds the
+/// memory held by batches not yet taken by every queue, as a ring's size does).
+const READ_AHEAD: u64 = 4;
+
+/// The capture, read by whichever worker is free.
+struct SharedInput<'r> {
+    reader: &'r mut CaptureReader,
+    /// Number of the next batch to read.
+    next: u64,
+    /// No more batches (`next` is then their count).
+    ended: bool,
+    error: Option<Error>,
+}
+
+/// Batches read and steered, by number, with how many queues have yet to take them.
+type Board = BTreeMap<u64, (Arc<Batch>, Arc<Vec<Steer>>, usize)>;
+
+/// What the workers of the shared-reader mode share.
+struct SharedRun<'r> {
+    input: Mutex<SharedInput<'r>>,
+    board: Mutex<Board>,
+    /// The next batch number of every queue (the slowest bounds reading ahead).
+    progress: Vec<AtomicU64>,
+    /// Every worker's thread, to wake them when a batch is published.
+    threads: OnceLock<Vec<std::thread::Thread>>,
+    stop: AtomicBool,
+    rss: RssConfig,
+    batch_size: usize,
+}
+
+/// Multiqueue without RPS: no thread only reads. Each queue's worker reads the next dispatch
+/// batch when it is free (the reader is shared under a lock, so batches still follow the file
+/// and their boundaries do not depend on timing), steers it by RSS and publishes it; every
+/// queue takes its packets of every batch in batch order. Reading and hashing are thus spread
+/// over the workers like the polling, where a single reading thread would bound the speed-up.
+#[allow(clippy::too_many_arguments)]
+fn replay_shared(
+    stack: &Stack,
+    reader: &mut CaptureReader,
+    dev: &super::DeviceConfig,
+    into: u32,
+    rss: &RssConfig,
+    sinks: &mut [Sink],
+    ext: &dyn ExternalHooks,
+    enc: &[SinkEncoder],
+    opts: &ReplayOptions,
+) -> Result<Report, ReplayError> {
+    let queues = usize::from(dev.rx_queues.max(1));
+    let run = SharedRun {
+        input: Mutex::new(SharedInput {
+            reader,
+            next: 0,
+            ended: false,
+            error: None,
+        }),
+        board: Mutex::new(BTreeMap::new()),
+        progress: (0..queues).map(|_| AtomicU64::new(0)).collect(),
+        threads: OnceLock::new(),
+        stop: AtomicBool::new(false),
+        rss: rss.clone(),
+        batch_size: opts.batch_size.max(1),
+    };
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    std::thread::scope(|scope| {
+        let run = &run;
+        let mut handles = Vec::with_capacity(queues - 1);
+        for k in 1..queues {
+            let done_tx = done_tx.clone();
+            handles.push(scope.spawn(move || {
+                let mut q = Queue::new(stack, into, k, ext, enc);
+                let early = shared_worker(&mut q, run, |batch, out| {
+                    let _ = done_tx.send(Done {
+                        batch,
+                        queue: k,
+                        out,
+                    });
+                });
+                let (mut report, abort) = q.finish(&dev.name, false);
+                report.merge(&early);
+                (report, abort)
+            }));
+        }
+        drop(done_tx);
+        let mut threads: Vec<_> = handles.iter().map(|h| h.thread().clone()).collect();
+        threads.push(std::thread::current());
+        let _ = run.threads.set(threads);
+        let mut order = InOrder::new(queues);
+        let mut q0 = Queue::new(stack, into, 0, ext, enc);
+        let mut written: Result<(), ReplayError> = Ok(());
+        let early = shared_worker(&mut q0, run, |batch, out| {
+            order.add(batch, 0, out);
+            while let Ok(d) = done_rx.try_recv() {
+                order.add(d.batch, d.queue, d.out);
+            }
+            if written.is_ok() {
+                written = order.write_ready(sinks);
+                if written.is_err() {
+                    run.stop.store(true, Ordering::Relaxed);
+                }
+            }
+        });
+        // Whatever stopped the run, every queue's output of what it processed is written.
+        for d in done_rx {
+            order.add(d.batch, d.queue, d.out);
+        }
+        let joined = handles.into_iter().map(std::thread::ScopedJoinHandle::join);
+        let hw = vec![QueueCounters::default(); queues];
+        let (report, abort) = merge(q0, joined, early, &dev.name, false, hw, &vec![0; queues]);
+        let error = run.input.lock().ok().and_then(|mut i| i.error.take());
+        let mut written = written.and_then(|()| order.write_all(sinks));
+        if written.is_ok() {
+            written = sinks
+                .iter_mut()
+                .try_for_each(|s| s.writer.flush())
+                .map_err(ReplayError::Io);
+        }
+        written?;
+        if let Some(e) = error {
+            return Err(ReplayError::Io(e));
+        }
+        match abort {
+            Some(abort) => Err(ReplayError::Hook {
+                abort,
+                report: Box::new(report),
+            }),
+            None => Ok(report),
+        }
+    })
+}
+
+/// One queue's loop in the shared-reader mode: take the next batch if it is published, else
+/// read and steer one (a bounded way ahead of the slowest queue), else wait. `emit` gets the
+/// queue's output of every batch in order. Returns what this worker counted while steering.
+fn shared_worker(q: &mut Queue<'_>, run: &SharedRun<'_>, mut emit: impl FnMut(u64, Output)) -> Report {
+    let queues = run.progress.len();
+    let mut early = Report::default();
+    let mut pkts = Vec::new();
+    let mut expected = 0u64;
+    let mut idle = 0u32;
+    while !run.stop.load(Ordering::Relaxed) {
+        let item = run.board.lock().ok().and_then(|mut board| {
+            let slot = board.get_mut(&expected)?;
+            slot.2 -= 1;
+            let item = (Arc::clone(&slot.0), Arc::clone(&slot.1));
+            if slot.2 == 0 {
+                board.remove(&expected);
+            }
+            Some(item)
+        });
+        if let Some((batch, steer)) = item {
+            q.take(&batch, &steer, &mut pkts);
+            drop((batch, steer));
+            let out = q.run_batch(&mut pkts);
+            if q.worker.abort.is_some() {
+                run.stop.store(true, Ordering::Relaxed);
+            }
+            emit(expected, out);
+            expected += 1;
+            run.progress[q.index].store(expected, Ordering::Release);
+            idle = 0;
+            continue;
+        }
+        if let Ok(mut input) = run.input.try_lock() {
+            if input.ended {
+                if expected >= input.next {
+                    break;
+                }
+            } else {
+                let slowest = run
+                    .progress
+                    .iter()
+                    .map(|p| p.load(Ordering::Acquire))
+                    .min()
+                    .unwrap_or(0);
+                if input.next < slowest + READ_AHEAD {
+                    let number = input.next;
+                    match input.reader.next_batch(run.batch_size) {
+                        Ok(Some(b)) => {
+                            input.next += 1;
+                            drop(input);
+                            let steer = rss_steer(&run.rss, queues, &b, &mut early);
+                            if let Ok(mut board) = run.board.lock() {
+                                board.insert(number, (Arc::new(b), Arc::new(steer), queues));
+                            }
+                        }
+                        Ok(None) => input.ended = true,
+                        // The batches already read are still taken through (as the good
+                        // packets before a fault are delivered); the error is returned at
+                        // the end.
+                        Err(e) => {
+                            input.ended = true;
+                            input.error = Some(e);
+                        }
+                    }
+                    wake_others(run);
+                    idle = 0;
+                    continue;
+                }
+            }
+        }
+        // Another worker is reading or steering the batch this one needs, or this one is
+        // ahead: spin briefly, then sleep until woken.
+        idle += 1;
+        if idle < 64 {
+            std::hint::spin_loop();
+        } else {
+            std::thread::park_timeout(Duration::from_millis(1));
+        }
+    }
+    early
+}
+
+/// RSS for every packet of a batch (each queue is its own worker).
+fn rss_steer(rss: &RssConfig, queues: usize, b: &Batch, early: &mut Report) -> Vec<Steer> {
+    let mut steer = Vec::with_capacity(b.len());
+    for row in 0..b.len() {
+        match rss_of(rss, queues, b, row) {
+            Some((queue, hash, l4)) => steer.push(Steer {
+                worker: queue as u16,
+                queue: queue as u16,
+                hash,
+                l4,
+            }),
+            None => not_received(early, &mut steer),
+        }
+    }
+    steer
+}
+
+fn wake_others(run: &SharedRun<'_>) {
+    let me = std::thread::current().id();
+    for t in run.threads.get().into_iter().flatten() {
+        if t.id() != me {
+            t.unpark();
+        }
+    }
+}
+
+/// The queues' outputs written batch by batch and, within a batch, queue by queue, whatever
+/// order the queues finish them in (so the captures do not depend on timing).
+struct InOrder {
+    queues: usize,
+    next: u64,
+    pending: BTreeMap<(u64, usize), Output>,
+}
+
+impl InOrder {
+    fn new(queues: usize) -> Self {
+        InOrder {
+            queues,
+            next: 0,
+            pending: BTreeMap::new(),
+        }
+    }
+
+    fn add(&mut self, batch: u64, queue: usize, out: Output) {
+        self.pending.insert((batch, queue), out);
+    }
+
+    /// Writes every batch that all queues are through.
+    fn write_ready(&mut self, sinks: &mut [Sink]) -> Result<(), ReplayError> {
+        while (0..self.queues).all(|q| self.pending.contains_key(&(self.next, q))) {
+            for q in 0..self.queues {
+                if let Some(out) = self.pending.remove(&(self.next, q)) {
+                    write_out(&out, sinks)?;
+                }
+            }
+            self.next += 1;
+        }
+        Ok(())
+    }
+
+    /// Writes everything left, in order (a stopped run leaves batches some queues skipped).
+    fn write_all(&mut self, sinks: &mut [Sink]) -> Result<(), ReplayError> {
+        for out in std::mem::take(&mut self.pending).values() {
+            write_out(out, sinks)?;
+        }
+        Ok(())
     }
 }
 
