@@ -765,6 +765,16 @@ fn verdict_codes(v: &Bound<'_, PyAny>) -> PyResult<Vec<Verdict>> {
 }
 
 impl ExternalHooks for PyHooks {
+    /// A worker thread is attached to the interpreter for its whole life (then detached while
+    /// it works), so each hook call only takes the GIL: attaching per call would create and
+    /// destroy the thread's Python state every time, several times the cost of the call.
+    fn run_worker(&self, body: &mut (dyn FnMut() + Send)) {
+        if self.dispatch.is_none() {
+            return body();
+        }
+        Python::attach(|py| py.detach(body));
+    }
+
     fn call(
         &self,
         id: ExternalId,

@@ -290,6 +290,13 @@ pub trait ExternalHooks: Send + Sync {
         point: HookPoint,
         packets: HookColumns<'_>,
     ) -> Result<HookReply, HookAbort>;
+
+    /// Runs the whole life of a worker thread that may call [`ExternalHooks::call`], so that
+    /// a binding can prepare the thread once rather than on every call (a Python binding
+    /// attaches the thread to the interpreter once). Must run `body` exactly once.
+    fn run_worker(&self, body: &mut (dyn FnMut() + Send)) {
+        body();
+    }
 }
 
 /// No external hooks at all.

@@ -14,8 +14,8 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use super::Stack;
@@ -290,8 +290,10 @@ pub fn replay(
             let name = dev.name.as_str();
             let backlog = Arc::clone(&backlog);
             handles.push(scope.spawn(move || {
-                let q = Queue::new(stack, into, k + 1, ext, enc);
-                run_worker(q, rx, &done_tx, stop, name, rps_on, &backlog)
+                on_worker_thread(ext, move || {
+                    let q = Queue::new(stack, into, k + 1, ext, enc);
+                    run_worker(q, rx, &done_tx, stop, name, rps_on, &backlog)
+                })
             }));
         }
         drop(done_tx);
@@ -612,6 +614,22 @@ impl Dispatcher<'_, '_> {
     }
 }
 
+/// Runs `body` as a worker thread's whole life inside [`ExternalHooks::run_worker`].
+fn on_worker_thread<T: Send>(ext: &dyn ExternalHooks, body: impl FnOnce() -> T + Send) -> T {
+    let mut body = Some(body);
+    let mut result = None;
+    ext.run_worker(&mut || {
+        if let Some(b) = body.take() {
+            result = Some(b());
+        }
+    });
+    // A binding that did not run the body: it runs here. Either way it ran exactly once,
+    // so there is a result.
+    result
+        .or_else(|| body.take().map(|b| b()))
+        .expect("the worker's body ran once")
+}
+
 /// The NIC's RSS for packet `row` of `b`: its receive queue (hash, then indirection table;
 /// no IP header: queue 0), hash and whether the hash covers the ports. `None` for a link type
 /// an Ethernet device does not receive.
@@ -710,17 +728,19 @@ fn replay_shared(
         for k in 1..queues {
             let done_tx = done_tx.clone();
             handles.push(scope.spawn(move || {
-                let mut q = Queue::new(stack, into, k, ext, enc);
-                let early = shared_worker(&mut q, run, |batch, out| {
-                    let _ = done_tx.send(Done {
-                        batch,
-                        queue: k,
-                        out,
+                on_worker_thread(ext, move || {
+                    let mut q = Queue::new(stack, into, k, ext, enc);
+                    let early = shared_worker(&mut q, run, |batch, out| {
+                        let _ = done_tx.send(Done {
+                            batch,
+                            queue: k,
+                            out,
+                        });
                     });
-                });
-                let (mut report, abort) = q.finish(&dev.name, false);
-                report.merge(&early);
-                (report, abort)
+                    let (mut report, abort) = q.finish(&dev.name, false);
+                    report.merge(&early);
+                    (report, abort)
+                })
             }));
         }
         drop(done_tx);
@@ -774,7 +794,11 @@ fn replay_shared(
 /// One queue's loop in the shared-reader mode: take the next batch if it is published, else
 /// read and steer one (a bounded way ahead of the slowest queue), else wait. `emit` gets the
 /// queue's output of every batch in order. Returns what this worker counted while steering.
-fn shared_worker(q: &mut Queue<'_>, run: &SharedRun<'_>, mut emit: impl FnMut(u64, Output)) -> Report {
+fn shared_worker(
+    q: &mut Queue<'_>,
+    run: &SharedRun<'_>,
+    mut emit: impl FnMut(u64, Output),
+) -> Report {
     let queues = run.progress.len();
     let mut early = Report::default();
     let mut pkts = Vec::new();
