@@ -4,26 +4,33 @@
 //! or a reader buffer shared by reference count), and `offset[i]` locates packet `i` in it. The
 //! columns are plain `Vec`s so that the Python binding can lend them to numpy without copying.
 
+use std::ptr::NonNull;
 use std::sync::Arc;
 
 /// Shared, immutable bytes: a window of a memory map or of an owned buffer.
 #[derive(Clone)]
 pub struct Bytes {
     owner: Arc<dyn AsRef<[u8]> + Send + Sync>,
+    /// The window's first byte, resolved from `owner` once: reading the bytes is then a load,
+    /// not a chain of dynamic calls through owners of owners (the stack reads packets through
+    /// here all the time).
+    ptr: NonNull<u8>,
     start: usize,
     len: usize,
 }
+
+// SAFETY: `ptr` points into memory owned by `owner`, which is `Send + Sync` and only ever
+// read; the pointer is just a cached view of it.
+unsafe impl Send for Bytes {}
+// SAFETY: as above.
+unsafe impl Sync for Bytes {}
 
 impl Bytes {
     /// Wraps owned memory.
     #[must_use]
     pub fn from_vec(v: Vec<u8>) -> Self {
         let len = v.len();
-        Bytes {
-            owner: Arc::new(v),
-            start: 0,
-            len,
-        }
+        Bytes::resolve(Arc::new(v), 0, len)
     }
 
     /// A window `[start, start + len)` of `owner`; `None` if it does not fit.
@@ -34,7 +41,20 @@ impl Bytes {
         len: usize,
     ) -> Option<Self> {
         let end = start.checked_add(len)?;
-        ((*owner).as_ref().len() >= end).then_some(Bytes { owner, start, len })
+        ((*owner).as_ref().len() >= end).then(|| Bytes::resolve(owner, start, len))
+    }
+
+    /// The window `[start, start + len)` of `owner`, which fits.
+    fn resolve(owner: Arc<dyn AsRef<[u8]> + Send + Sync>, start: usize, len: usize) -> Self {
+        // The slice stays valid, unmoved and unchanged for as long as `owner` lives: the
+        // owner is only reachable through this shared `Arc`, so nothing can get `&mut` to it.
+        let ptr = NonNull::from(&(*owner).as_ref()[start..start + len]).cast::<u8>();
+        Bytes {
+            owner,
+            ptr,
+            start,
+            len,
+        }
     }
 
     /// A narrower window `[off, off + len)` of these bytes sharing the same owner (no copy);
@@ -44,6 +64,8 @@ impl Bytes {
         let end = off.checked_add(len)?;
         (end <= self.len).then(|| Bytes {
             owner: Arc::clone(&self.owner),
+            // SAFETY: `off <= self.len`, so the result stays within (or one past) the window.
+            ptr: unsafe { self.ptr.add(off) },
             start: self.start + off,
             len,
         })
@@ -56,6 +78,7 @@ impl Bytes {
     pub fn with_own_count(&self) -> Bytes {
         Bytes {
             owner: Arc::new(self.clone()),
+            ptr: self.ptr,
             start: 0,
             len: self.len,
         }
@@ -65,15 +88,15 @@ impl Bytes {
     /// are offsets into the other).
     #[must_use]
     pub fn same_window(&self, other: &Bytes) -> bool {
-        Arc::ptr_eq(&self.owner, &other.owner) && self.start == other.start && self.len == other.len
+        self.ptr == other.ptr && self.len == other.len
     }
 
     /// The bytes.
     #[must_use]
     pub fn as_slice(&self) -> &[u8] {
-        // The window was checked against the owner's length at construction and the owner is
-        // immutable, so this range is always in bounds.
-        &(*self.owner).as_ref()[self.start..self.start + self.len]
+        // SAFETY: `ptr` and `len` were taken from a slice of `owner`, which `self` keeps alive
+        // and which never changes or moves (see `resolve`).
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
     }
 
     /// Number of bytes.
