@@ -47,6 +47,11 @@ macro_rules! columns {
                 Columns { $( $name: vec![d.$name; n], )* }
             }
 
+            /// Keeps the first `n` rows.
+            pub fn truncate(&mut self, n: usize) {
+                $( self.$name.truncate(n); )*
+            }
+
             /// Appends a row.
             #[inline]
             pub fn push(&mut self, r: &Row) {

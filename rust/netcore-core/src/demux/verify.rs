@@ -74,46 +74,104 @@ enum Net {
 /// IPv4 or IPv6, TCP or UDP) is verified without the general walk over its layers.
 #[must_use]
 pub fn verify_batch(batch: &Batch, cols: &Columns) -> CsumColumns {
-    let n = cols.len();
-    let mut out = CsumColumns {
-        csum: vec![[0; MAX_LAYERS]; n],
-        csum_ip: vec![0; n],
-        csum_l4: vec![0; n],
-        csum_inner_ip: vec![0; n],
-        csum_inner_l4: vec![0; n],
-        drop_reason: vec![0; n],
-    };
-    let rows = batch.packets().zip(&batch.wirelen).zip(&cols.layers);
-    let rows = rows
-        .zip(&cols.layer_off)
-        .zip(&cols.nlayers)
-        .zip(&cols.drop_reason);
-    for (i, (((((pkt, &wirelen), layers), offs), &nlayers), &reason)) in rows.enumerate() {
-        let cut = (pkt.len() as u64) < u64::from(wirelen);
-        let plain = if cut {
-            None
-        } else {
-            verify_plain(pkt, layers, offs, nlayers)
-        };
-        let own = if let Some(p) = plain {
-            // The columns hold zeros: only this packet's two verdicts are written.
-            if let Some([ip, l4]) = out.csum[i].get_mut(p.at.wrapping_sub(1)..=p.at) {
-                (*ip, *l4) = (p.ip, p.l4);
-            }
-            out.csum_ip[i] = p.ip;
-            out.csum_l4[i] = p.l4;
-            p.reason
-        } else {
-            let row = Verified::of(pkt, cut, layers, offs, nlayers, &mut out.csum[i]);
-            out.csum_ip[i] = row.ip[0];
-            out.csum_inner_ip[i] = row.ip[1];
-            out.csum_l4[i] = row.l4[0];
-            out.csum_inner_l4[i] = row.l4[1];
-            row.reason
-        };
-        out.drop_reason[i] = if reason != 0 { reason } else { own };
+    let mut out = CsumColumns::zeroed(cols.len());
+    for (i, (pkt, &wirelen)) in batch.packets().zip(&batch.wirelen).enumerate() {
+        verify_row(&mut out, cols, i, pkt, wirelen);
     }
     out
+}
+
+impl CsumColumns {
+    /// `n` rows of zeros (no verdict), to be filled in place.
+    #[must_use]
+    pub fn zeroed(n: usize) -> Self {
+        CsumColumns {
+            csum: vec![[0; MAX_LAYERS]; n],
+            csum_ip: vec![0; n],
+            csum_l4: vec![0; n],
+            csum_inner_ip: vec![0; n],
+            csum_inner_l4: vec![0; n],
+            drop_reason: vec![0; n],
+        }
+    }
+
+    /// Number of rows.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.csum_ip.len()
+    }
+
+    /// Whether there are no rows.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.csum_ip.is_empty()
+    }
+
+    /// Keeps the first `n` rows.
+    pub fn truncate(&mut self, n: usize) {
+        self.csum.truncate(n);
+        self.csum_ip.truncate(n);
+        self.csum_l4.truncate(n);
+        self.csum_inner_ip.truncate(n);
+        self.csum_inner_l4.truncate(n);
+        self.drop_reason.truncate(n);
+    }
+
+    /// Appends a row of zeros.
+    fn push_zeroed(&mut self) {
+        self.csum.push([0; MAX_LAYERS]);
+        self.csum_ip.push(0);
+        self.csum_l4.push(0);
+        self.csum_inner_ip.push(0);
+        self.csum_inner_l4.push(0);
+        self.drop_reason.push(0);
+    }
+}
+
+/// Verifies the checksums of packet `pkt`, row `i` of `cols`, into row `i` of `out` (which
+/// holds zeros; a missing row is added).
+#[inline]
+pub(super) fn verify_row(
+    out: &mut CsumColumns,
+    cols: &Columns,
+    i: usize,
+    pkt: &[u8],
+    wirelen: u32,
+) {
+    let (Some(layers), Some(offs), Some(&nlayers), Some(&reason)) = (
+        cols.layers.get(i),
+        cols.layer_off.get(i),
+        cols.nlayers.get(i),
+        cols.drop_reason.get(i),
+    ) else {
+        return;
+    };
+    while out.len() <= i {
+        out.push_zeroed();
+    }
+    let cut = (pkt.len() as u64) < u64::from(wirelen);
+    let plain = if cut {
+        None
+    } else {
+        verify_plain(pkt, layers, offs, nlayers)
+    };
+    let own = if let Some(p) = plain {
+        // The columns hold zeros: only this packet's two verdicts are written.
+        if let Some([ip, l4]) = out.csum[i].get_mut(p.at.wrapping_sub(1)..=p.at) {
+            (*ip, *l4) = (p.ip, p.l4);
+        }
+        out.csum_ip[i] = p.ip;
+        out.csum_l4[i] = p.l4;
+        p.reason
+    } else {
+        let row = Verified::of(pkt, cut, layers, offs, nlayers, &mut out.csum[i]);
+        out.csum_ip[i] = row.ip[0];
+        out.csum_inner_ip[i] = row.ip[1];
+        out.csum_l4[i] = row.l4[0];
+        out.csum_inner_l4[i] = row.l4[1];
+        row.reason
+    };
+    out.drop_reason[i] = if reason != 0 { reason } else { own };
 }
 
 /// Verdicts of one packet (the per-layer ones are written where the caller says).
