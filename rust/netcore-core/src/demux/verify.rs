@@ -107,14 +107,24 @@ impl CsumColumns {
         self.csum_ip.is_empty()
     }
 
-    /// Keeps the first `n` rows.
+    /// Keeps the first `n` rows, giving back the memory of the others when they were most
+    /// of it.
     pub fn truncate(&mut self, n: usize) {
+        let shrink = n < self.csum_ip.capacity() / 2;
         self.csum.truncate(n);
         self.csum_ip.truncate(n);
         self.csum_l4.truncate(n);
         self.csum_inner_ip.truncate(n);
         self.csum_inner_l4.truncate(n);
         self.drop_reason.truncate(n);
+        if shrink {
+            self.csum.shrink_to_fit();
+            self.csum_ip.shrink_to_fit();
+            self.csum_l4.shrink_to_fit();
+            self.csum_inner_ip.shrink_to_fit();
+            self.csum_inner_l4.shrink_to_fit();
+            self.drop_reason.shrink_to_fit();
+        }
     }
 
     /// Appends a row of zeros.
