@@ -1,9 +1,10 @@
 //! `Batch`: a core batch whose columns numpy sees without a copy.
 
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use netcore_core::Batch;
-use netcore_core::demux::{self, Columns, CsumColumns, Tables};
+use netcore_core::demux::{self, Columns, CsumColumns, Dissected, Tables};
 use numpy::ndarray::{ArrayView1, ArrayView2};
 use numpy::{Element, PyArray1, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
@@ -21,7 +22,15 @@ pub struct PyBatch {
     parsed: OnceLock<Columns>,
     /// Checksum verdicts, computed on first use.
     verified: OnceLock<CsumColumns>,
+    /// Where the batch notes that its columns ([`USED_COLUMNS`]) or checksums
+    /// ([`USED_CHECKSUMS`]) were used, for the reader that made it.
+    usage: Option<Arc<AtomicU8>>,
 }
+
+/// A batch's header columns were used.
+pub(crate) const USED_COLUMNS: u8 = 1;
+/// A batch's checksum verdicts were used.
+pub(crate) const USED_CHECKSUMS: u8 = 2;
 
 impl PyBatch {
     pub(crate) fn new(inner: Batch, tables: Arc<Tables>) -> Self {
@@ -30,11 +39,43 @@ impl PyBatch {
             tables,
             parsed: OnceLock::new(),
             verified: OnceLock::new(),
+            usage: None,
+        }
+    }
+
+    /// A batch made by a reader, which learns through `usage` what of it is used; `dissected`
+    /// holds the columns (and verdicts) when the reader computed them already.
+    pub(crate) fn from_reader(
+        inner: Batch,
+        dissected: Option<(Columns, Option<CsumColumns>)>,
+        tables: Arc<Tables>,
+        usage: Arc<AtomicU8>,
+    ) -> Self {
+        let mut b = PyBatch::new(inner, tables);
+        b.usage = Some(usage);
+        if let Some((columns, checksums)) = dissected {
+            let _ = b.parsed.set(columns);
+            if let Some(v) = checksums {
+                let _ = b.verified.set(v);
+            }
+        }
+        b
+    }
+
+    /// A batch read, dissected and verified in one pass by [`demux::read_dissected`].
+    pub(crate) fn from_dissected(d: Dissected, tables: Arc<Tables>, usage: Arc<AtomicU8>) -> Self {
+        PyBatch::from_reader(d.batch, Some((d.columns, d.checksums)), tables, usage)
+    }
+
+    fn note_use(&self, what: u8) {
+        if let Some(u) = &self.usage {
+            u.fetch_or(what, Ordering::Relaxed);
         }
     }
 
     /// The header columns, dissecting (without the GIL) on first use.
     pub(crate) fn parsed(&self, py: Python<'_>) -> &Columns {
+        self.note_use(USED_COLUMNS);
         if self.parsed.get().is_none() {
             let cols = py.detach(|| demux::dissect_batch(&self.inner, &self.tables));
             let _ = self.parsed.set(cols);
@@ -43,6 +84,7 @@ impl PyBatch {
     }
 
     fn verified(&self, py: Python<'_>) -> &CsumColumns {
+        self.note_use(USED_CHECKSUMS);
         let cols = self.parsed(py);
         if self.verified.get().is_none() {
             let v = py.detach(|| demux::verify_batch(&self.inner, cols));

@@ -1,6 +1,7 @@
 //! `Reader` and `Writer`: capture files from Python.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
 
 use netcore_core::{CaptureReader, CaptureWriter, ReadOptions, WriteFormat, WriterOptions};
 use numpy::PyReadonlyArray1;
@@ -8,7 +9,7 @@ use pyo3::buffer::PyBuffer;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyString};
 
-use crate::batch::PyBatch;
+use crate::batch::{PyBatch, USED_CHECKSUMS, USED_COLUMNS};
 use crate::conv;
 use crate::detach::run_detached;
 use crate::errors::{ConfigError, NetcoreError};
@@ -23,7 +24,9 @@ fn poisoned() -> PyErr {
 pub struct PyReader {
     pub(crate) inner: Mutex<CaptureReader>,
     /// Tables that batches read here are dissected with.
-    tables: std::sync::Arc<netcore_core::demux::Tables>,
+    tables: Arc<netcore_core::demux::Tables>,
+    /// What of the last batch was used (`USED_COLUMNS`, `USED_CHECKSUMS`), noted by the batch.
+    used: Arc<AtomicU8>,
 }
 
 #[pymethods]
@@ -65,16 +68,31 @@ impl PyReader {
         Ok(PyReader {
             inner: Mutex::new(reader),
             tables,
+            used: Arc::new(AtomicU8::new(0)),
         })
     }
 
     /// The next batch of at most `size` packets, or None at the end.
+    ///
+    /// When the columns (and checksums) of the previous batch were used, as in a loop that
+    /// reads them from every batch, this batch's are computed as its records are read, in one
+    /// pass while each packet is in the cache; otherwise on first use.
     fn next_batch(&self, py: Python<'_>, size: usize) -> PyResult<Option<PyBatch>> {
+        let used = self.used.swap(0, Ordering::Relaxed);
+        let (tables, usage) = (Arc::clone(&self.tables), Arc::clone(&self.used));
+        if used & USED_COLUMNS != 0 {
+            let verify = used & USED_CHECKSUMS != 0;
+            let got = run_detached(py, || match self.inner.lock() {
+                Ok(mut r) => netcore_core::demux::read_dissected(&mut r, size, &tables, verify),
+                Err(_) => Ok(None),
+            })?;
+            return Ok(got.map(|d| PyBatch::from_dissected(d, tables, usage)));
+        }
         let batch = run_detached(py, || match self.inner.lock() {
             Ok(mut r) => r.next_batch(size),
             Err(_) => Ok(None),
         })?;
-        Ok(batch.map(|inner| PyBatch::new(inner, self.tables.clone())))
+        Ok(batch.map(|inner| PyBatch::from_reader(inner, None, tables, usage)))
     }
 
     /// What is known about the capture so far, as a dict.

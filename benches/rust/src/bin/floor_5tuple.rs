@@ -18,16 +18,16 @@
 //!   waits for one cache miss per record, since the next record's address is in the current
 //!   one; a loop that reads every byte (`--verify`) gets the hardware prefetcher's stream for
 //!   free, which is why the plain floor can be slower than the verifying one.
-//! - `--netcore` runs the core instead (no Python): `CaptureReader` in batches of `--batch`
-//!   packets (default 4096), `demux::dissect_batch` on each, and with `--verify`
-//!   `demux::verify_batch`: what `netcore.open()` does under `b.sport` / `b.csum`, minus the
-//!   binding. Each batch and its columns are dropped after the next batch is dissected, as in
-//!   a Python loop (`for b in ...` rebinds `b` after the next batch exists), and glibc's heap
-//!   trimming is turned off (`mallopt`), as it in effect is in the Python process, whose heap
-//!   top other objects hold: otherwise glibc gives the ~150 bytes per packet of columns back to
-//!   the kernel after each batch and faults them in again for the next (about 70 faults per
-//!   4096-packet batch, 15-25% more time on the tunnel capture). `--malloc-default` keeps
-//!   glibc's default.
+//! - `--netcore` runs the core instead (no Python): `demux::read_dissected` in batches of
+//!   `--batch` packets (default 4096), which reads each record and dissects it (with
+//!   `--verify`, verifies its checksums too) in one pass: what a `netcore.open()` loop that
+//!   reads `b.sport` (and `b.csum`) of every batch does, minus the binding. Each batch and
+//!   its columns are dropped after the next batch is dissected, as in a Python loop (`for b in
+//!   ...` rebinds `b` after the next batch exists), and glibc's heap trimming is turned off
+//!   (`mallopt`), as it in effect is in the Python process, whose heap top other objects hold:
+//!   otherwise glibc gives the ~150 bytes per packet of columns back to the kernel after each
+//!   batch and faults them in again for the next (about 70 faults per 4096-packet batch,
+//!   15-25% more time on the tunnel capture). `--malloc-default` keeps glibc's default.
 //!
 //! Each run opens and maps the file, walks it and unmaps it, as a reader would; warm the page
 //! cache first for a fair comparison. Only classic pcap with Ethernet frames is read.
@@ -35,7 +35,7 @@
 use std::fmt::Write as _;
 use std::fs::File;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use netcore_benches::{emit, json_escape, prefetch_to, timed};
 use netcore_core::demux::{self, Tables};
@@ -62,8 +62,6 @@ struct Acc {
     csums: u64,
     /// Of which wrong.
     csums_bad: u64,
-    /// Time spent in `demux::verify_batch` (`--netcore --verify`), ns.
-    verify_ns: u64,
 }
 
 impl Acc {
@@ -354,15 +352,9 @@ fn netcore(o: &Opts, count: bool) -> netcore_core::Result<Acc> {
     let tables = Tables::new();
     let mut acc = Acc::default();
     let mut previous = None;
-    while let Some(b) = reader.next_batch(batch)? {
-        let cols = demux::dissect_batch(&b, &tables);
+    while let Some(d) = demux::read_dissected(&mut reader, batch, &tables, verify)? {
+        let (b, cols, verdicts) = (d.batch, d.columns, d.checksums);
         acc.packets += b.len() as u64;
-        let verdicts = verify.then(|| {
-            let start = Instant::now();
-            let v = demux::verify_batch(&b, &cols);
-            acc.verify_ns += start.elapsed().as_nanos() as u64;
-            v
-        });
         if !count {
             acc.tuples += cols.len() as u64;
             acc.csums += verdicts.as_ref().map_or(0, |v| v.csum.len() as u64);
@@ -466,16 +458,13 @@ fn run(o: &Opts) -> Result<String, String> {
         (true, false, _) => "netcore_dissect",
         (true, true, _) => "netcore_dissect_verify",
     };
-    // The counts of the counting pass, the time in `verify_batch` of the last timed run.
-    let acc = counted.map_or(acc, |c| Acc {
-        verify_ns: acc.verify_ns,
-        ..c
-    });
+    // The counts of the counting pass.
+    let acc = counted.unwrap_or(acc);
     let ns: Vec<u128> = runs.iter().map(Duration::as_nanos).collect();
     let mut s = format!(
         "{{\"tool\": \"{tool}\", \"path\": \"{}\", \"packets\": {}, \"tuples\": {}, \
          \"port_sum\": {}, \"fold\": {}, \"csums\": {}, \"csums_bad\": {}, \
-         \"verify_ns\": {}, \"elapsed_ns\": {}, \"runs_ns\": {ns:?}",
+         \"elapsed_ns\": {}, \"runs_ns\": {ns:?}",
         json_escape(&o.path),
         acc.packets,
         acc.tuples,
@@ -483,7 +472,6 @@ fn run(o: &Opts) -> Result<String, String> {
         acc.fold,
         acc.csums,
         acc.csums_bad,
-        acc.verify_ns,
         ns.iter().copied().min().unwrap_or(0),
     );
     if o.netcore {

@@ -148,11 +148,7 @@ impl PcapHeader {
                 what: "pcap record header",
             });
         };
-        let r = Endian(self.big_endian);
-        let sec = r.u32(h);
-        let frac = r.u32(&h[4..]);
-        let caplen = r.u32(&h[8..]);
-        let wirelen = r.u32(&h[12..]);
+        let (caplen, wirelen) = self.lengths(h);
         if caplen > MAX_RECORD {
             return Err(CaptureErrorKind::AbsurdLength {
                 what: "pcap record captured",
@@ -167,20 +163,39 @@ impl PcapHeader {
                 what: "pcap record",
             });
         }
-        let ns_per_unit = if self.nanosecond { 1 } else { 1000 };
+        let (ts, frac_overflow) = self.timestamp(h);
         Ok(RecordStep::Packet {
             len: total,
             data_off: hlen,
             caplen,
             wirelen,
-            ts: i64::from(sec) * 1_000_000_000 + i64::from(frac) * ns_per_unit,
-            frac_overflow: frac
-                >= if self.nanosecond {
-                    1_000_000_000
-                } else {
-                    1_000_000
-                },
+            ts,
+            frac_overflow,
         })
+    }
+
+    /// Captured and wire lengths of the record header that starts `h` (16 bytes at least).
+    #[inline]
+    pub(crate) fn lengths(&self, h: &[u8]) -> (u32, u32) {
+        let r = Endian(self.big_endian);
+        (r.u32(&h[8..]), r.u32(&h[12..]))
+    }
+
+    /// Timestamp in ns of the record header that starts `h`, and whether its fraction field
+    /// was not below one second (kept as read, but noted).
+    #[inline]
+    pub(crate) fn timestamp(&self, h: &[u8]) -> (i64, bool) {
+        let r = Endian(self.big_endian);
+        let (sec, frac) = (r.u32(h), r.u32(&h[4..]));
+        let (ns_per_unit, units_per_sec) = if self.nanosecond {
+            (1, 1_000_000_000)
+        } else {
+            (1000, 1_000_000)
+        };
+        (
+            i64::from(sec) * 1_000_000_000 + i64::from(frac) * ns_per_unit,
+            frac >= units_per_sec,
+        )
     }
 
     /// Appends one record (header and bytes).

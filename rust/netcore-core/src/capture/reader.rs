@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::pcap::{PcapHeader, RecordStep};
 use super::pcapng::{BlockError, BlockStep, PcapngParser, SHB_TYPE};
-use super::{CaptureFormat, CaptureInfo, Interface, LinkType, Problem, TsResolution};
+use super::{CaptureFormat, CaptureInfo, Interface, LinkType, MAX_RECORD, Problem, TsResolution};
 use crate::batch::{Batch, Bytes};
 use crate::error::{CaptureError, CaptureErrorKind, Error, Result};
 
@@ -117,27 +117,24 @@ enum Parser {
     Pcapng(PcapngParser),
 }
 
+/// A packet record framed by the parser.
+struct Framed {
+    len: usize,
+    data_off: usize,
+    caplen: u32,
+    wirelen: u32,
+    ts: i64,
+    ifindex: u32,
+    linktype: LinkType,
+    comments: Vec<String>,
+    odd_ts: bool,
+}
+
 /// One step of the parser, format-independent.
 enum Step {
-    Packet {
-        len: usize,
-        data_off: usize,
-        caplen: u32,
-        wirelen: u32,
-        ts: i64,
-        ifindex: u32,
-        linktype: LinkType,
-        comments: Vec<String>,
-        odd_ts: bool,
-    },
-    Skip {
-        len: usize,
-        block_type: Option<u32>,
-    },
-    NeedMore {
-        needed: usize,
-        what: &'static str,
-    },
+    Packet(Framed),
+    Skip { len: usize, block_type: Option<u32> },
+    NeedMore { needed: usize, what: &'static str },
 }
 
 impl Parser {
@@ -152,7 +149,7 @@ impl Parser {
                     wirelen,
                     ts,
                     frac_overflow,
-                }) => Ok(Step::Packet {
+                }) => Ok(Step::Packet(Framed {
                     len,
                     data_off,
                     caplen,
@@ -162,7 +159,7 @@ impl Parser {
                     linktype: h.linktype(),
                     comments: Vec::new(),
                     odd_ts: frac_overflow,
-                }),
+                })),
                 Ok(RecordStep::NeedMore { needed, what }) => Ok(Step::NeedMore { needed, what }),
                 Err(kind) => Err(BlockError {
                     at: 8,
@@ -180,7 +177,7 @@ impl Parser {
                     ifindex,
                     linktype,
                     comments,
-                } => Ok(Step::Packet {
+                } => Ok(Step::Packet(Framed {
                     len,
                     data_off,
                     caplen,
@@ -190,7 +187,7 @@ impl Parser {
                     linktype,
                     comments,
                     odd_ts: false,
-                }),
+                })),
                 BlockStep::Section { len } | BlockStep::Interface { len } => Ok(Step::Skip {
                     len,
                     block_type: None,
@@ -486,6 +483,17 @@ impl CaptureReader {
         }
     }
 
+    /// At most how many packets the next batch of at most `max` holds, judged from the
+    /// bytes left when the input is in memory (a record takes 16 bytes at least).
+    #[must_use]
+    pub fn batch_len_bound(&self, max: usize) -> usize {
+        let max = max.max(1);
+        match &self.source {
+            Source::Whole(m) => max.min(((**m).as_ref().len().saturating_sub(self.pos)) / 16),
+            Source::Stream(_) => max,
+        }
+    }
+
     fn abs(&self, pos: usize) -> u64 {
         match &self.source {
             Source::Whole(_) => pos as u64,
@@ -513,6 +521,18 @@ impl CaptureReader {
 
     /// Reads up to `max` packets. `Ok(None)` at the end of the capture.
     pub fn next_batch(&mut self, max: usize) -> Result<Option<Batch>> {
+        self.next_batch_each(max, |_, _, _| {})
+    }
+
+    /// Reads up to `max` packets like [`CaptureReader::next_batch`], calling
+    /// `each(packet, wirelen, linktype)` on every packet of the batch, in order, right after its
+    /// record is framed: while its bytes are still in the cache (a second pass over a batch
+    /// reads them back from farther away).
+    pub fn next_batch_each(
+        &mut self,
+        max: usize,
+        mut each: impl FnMut(&[u8], u32, u16),
+    ) -> Result<Option<Batch>> {
         if let Some(e) = self.pending.take() {
             self.done = true;
             return Err(e.into());
@@ -523,7 +543,28 @@ impl CaptureReader {
         let max = max.max(1);
         let mut b = Batch::with_capacity(max, self.info.packets);
         let mut start = self.pos;
+        let mut tally = Tally::default();
+        // Classic pcap in memory, the common case, takes a loop of its own; anything it does
+        // not handle (the end, a fault) falls through to the general step below.
+        let whole = match (&self.source, &self.parser) {
+            (Source::Whole(m), Parser::Pcap(h)) if !h.modified => Some((Arc::clone(m), *h)),
+            _ => None,
+        };
         while b.len() < max {
+            if let Some((mem, h)) = &whole {
+                self.frame_pcap(
+                    h,
+                    (**mem).as_ref(),
+                    start,
+                    max,
+                    &mut b,
+                    &mut tally,
+                    &mut each,
+                );
+                if b.len() >= max {
+                    break;
+                }
+            }
             let window: &[u8] = match &self.source {
                 Source::Whole(m) => &(**m).as_ref()[self.pos..],
                 Source::Stream(s) => &s.buf[self.pos..s.end],
@@ -535,27 +576,8 @@ impl CaptureReader {
             let step = self.parser.step(window);
             self.take_notes();
             let end_batch = match step {
-                Ok(Step::Packet {
-                    len,
-                    data_off,
-                    caplen,
-                    wirelen,
-                    ts,
-                    ifindex,
-                    linktype,
-                    comments,
-                    odd_ts,
-                }) => {
-                    let row = b.ts.len() as u32;
-                    b.offset.push((self.pos + data_off - start) as u64);
-                    b.ts.push(ts);
-                    b.caplen.push(caplen);
-                    b.wirelen.push(wirelen);
-                    b.ifindex.push(ifindex);
-                    b.linktype.push(linktype.0);
-                    b.comments.extend(comments.into_iter().map(|c| (row, c)));
-                    self.odd_timestamps += u64::from(odd_ts);
-                    self.pos += len;
+                Ok(Step::Packet(f)) => {
+                    self.push_framed(f, start, &mut b, &mut tally, &mut each);
                     false
                 }
                 Ok(Step::Skip { len, block_type }) => {
@@ -597,6 +619,7 @@ impl CaptureReader {
             }
         }
         self.sync_info();
+        tally.into_info(&mut self.info);
         if b.is_empty() {
             if let Some(e) = self.pending.take() {
                 return Err(e.into());
@@ -610,8 +633,86 @@ impl CaptureReader {
         // `start..pos` lies within the memory the packets were parsed from.
         b.data = Bytes::window(owner, start, self.pos - start)
             .unwrap_or_else(|| Bytes::from_vec(Vec::new()));
-        self.account(&b);
         Ok(Some(b))
+    }
+
+    /// Adds a packet framed by the general step to `b` (whose memory starts at `start`).
+    fn push_framed(
+        &mut self,
+        f: Framed,
+        start: usize,
+        b: &mut Batch,
+        tally: &mut Tally,
+        each: &mut impl FnMut(&[u8], u32, u16),
+    ) {
+        let row = b.ts.len() as u32;
+        let data = self.pos + f.data_off;
+        b.offset.push((data - start) as u64);
+        b.ts.push(f.ts);
+        b.caplen.push(f.caplen);
+        b.wirelen.push(f.wirelen);
+        b.ifindex.push(f.ifindex);
+        b.linktype.push(f.linktype.0);
+        b.comments.extend(f.comments.into_iter().map(|c| (row, c)));
+        tally.add(f.caplen, f.wirelen, f.ts);
+        self.odd_timestamps += u64::from(f.odd_ts);
+        // The bytes `Batch::packets` gives this row (none when out of range).
+        let memory = match &self.source {
+            Source::Whole(m) => (**m).as_ref(),
+            Source::Stream(s) => &s.buf[..s.end],
+        };
+        let pkt = data
+            .checked_add(f.caplen as usize)
+            .and_then(|end| memory.get(data..end))
+            .unwrap_or(&[]);
+        each(pkt, f.wirelen, f.linktype.0);
+        self.pos += f.len;
+    }
+
+    /// Frames whole classic pcap records (16-byte headers) of `mem`, the whole input, from the
+    /// read position into `b` (whose memory starts at `start`), until the batch holds `max`
+    /// packets or a record is incomplete or faulty, which the general step then handles.
+    ///
+    /// One bounds check per record, the columns pushed within their reserved capacity, and the
+    /// counters tallied in the same pass.
+    #[inline]
+    #[allow(clippy::too_many_arguments)] // the state of one batch being read, passed down
+    fn frame_pcap(
+        &mut self,
+        h: &PcapHeader,
+        mem: &[u8],
+        start: usize,
+        max: usize,
+        b: &mut Batch,
+        tally: &mut Tally,
+        each: &mut impl FnMut(&[u8], u32, u16),
+    ) {
+        let (linktype, mut pos, mut odd) = (h.linktype().0, self.pos, 0u64);
+        while b.offset.len() < max {
+            let Some(hdr) = mem.get(pos..pos + 16) else {
+                break;
+            };
+            let (caplen, wirelen) = h.lengths(hdr);
+            let data = pos + 16;
+            let next = data + caplen as usize;
+            if caplen > MAX_RECORD || next > mem.len() {
+                break;
+            }
+            prefetch_ahead(&mem[pos..], &mut self.prefetched, pos);
+            let (ts, odd_ts) = h.timestamp(hdr);
+            b.offset.push((data - start) as u64);
+            b.ts.push(ts);
+            b.caplen.push(caplen);
+            b.wirelen.push(wirelen);
+            b.ifindex.push(0);
+            b.linktype.push(linktype);
+            tally.add(caplen, wirelen, ts);
+            odd += u64::from(odd_ts);
+            each(&mem[data..next], wirelen, linktype);
+            pos = next;
+        }
+        self.odd_timestamps += odd;
+        self.pos = pos;
     }
 
     /// Moves faults that the pcapng parser noted in lenient mode into the problem list.
@@ -703,23 +804,58 @@ impl CaptureReader {
         self.done = true;
         Ok(true)
     }
+}
 
-    fn account(&mut self, b: &Batch) {
-        let i = &mut self.info;
-        i.packets += b.len() as u64;
-        for k in 0..b.len() {
-            let (c, w) = (b.caplen[k], b.wirelen[k]);
-            i.caplen_bytes += u64::from(c);
-            i.wire_bytes += u64::from(w);
-            i.truncated_packets += u64::from(c < w);
-            i.empty_packets += u64::from(c == 0);
+/// The counters of [`CaptureInfo`] that a batch adds to, summed while its records are framed.
+struct Tally {
+    packets: u64,
+    caplen_bytes: u64,
+    wire_bytes: u64,
+    truncated: u64,
+    empty: u64,
+    ts_min: i64,
+    ts_max: i64,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally {
+            packets: 0,
+            caplen_bytes: 0,
+            wire_bytes: 0,
+            truncated: 0,
+            empty: 0,
+            ts_min: i64::MAX,
+            ts_max: i64::MIN,
         }
-        if let (Some(lo), Some(hi)) = (b.ts.iter().min(), b.ts.iter().max()) {
-            i.ts_range = Some(match i.ts_range {
-                Some((a, z)) => (a.min(*lo), z.max(*hi)),
-                None => (*lo, *hi),
-            });
+    }
+}
+
+impl Tally {
+    #[inline]
+    fn add(&mut self, caplen: u32, wirelen: u32, ts: i64) {
+        self.packets += 1;
+        self.caplen_bytes += u64::from(caplen);
+        self.wire_bytes += u64::from(wirelen);
+        self.truncated += u64::from(caplen < wirelen);
+        self.empty += u64::from(caplen == 0);
+        self.ts_min = self.ts_min.min(ts);
+        self.ts_max = self.ts_max.max(ts);
+    }
+
+    fn into_info(self, i: &mut CaptureInfo) {
+        if self.packets == 0 {
+            return;
         }
+        i.packets += self.packets;
+        i.caplen_bytes += self.caplen_bytes;
+        i.wire_bytes += self.wire_bytes;
+        i.truncated_packets += self.truncated;
+        i.empty_packets += self.empty;
+        i.ts_range = Some(match i.ts_range {
+            Some((a, z)) => (a.min(self.ts_min), z.max(self.ts_max)),
+            None => (self.ts_min, self.ts_max),
+        });
     }
 }
 

@@ -47,6 +47,18 @@ macro_rules! columns {
                 Columns { $( $name: vec![d.$name; n], )* }
             }
 
+            /// Keeps the first `n` rows, giving back the memory of the others when they
+            /// were most of it.
+            pub fn truncate(&mut self, n: usize) {
+                let shrink = n < self.nlayers.capacity() / 2;
+                $(
+                    self.$name.truncate(n);
+                    if shrink {
+                        self.$name.shrink_to_fit();
+                    }
+                )*
+            }
+
             /// Appends a row.
             #[inline]
             pub fn push(&mut self, r: &Row) {

@@ -74,46 +74,109 @@ enum Net {
 /// IPv4 or IPv6, TCP or UDP) is verified without the general walk over its layers.
 #[must_use]
 pub fn verify_batch(batch: &Batch, cols: &Columns) -> CsumColumns {
-    let n = cols.len();
-    let mut out = CsumColumns {
-        csum: vec![[0; MAX_LAYERS]; n],
-        csum_ip: vec![0; n],
-        csum_l4: vec![0; n],
-        csum_inner_ip: vec![0; n],
-        csum_inner_l4: vec![0; n],
-        drop_reason: vec![0; n],
-    };
-    let rows = batch.packets().zip(&batch.wirelen).zip(&cols.layers);
-    let rows = rows
-        .zip(&cols.layer_off)
-        .zip(&cols.nlayers)
-        .zip(&cols.drop_reason);
-    for (i, (((((pkt, &wirelen), layers), offs), &nlayers), &reason)) in rows.enumerate() {
-        let cut = (pkt.len() as u64) < u64::from(wirelen);
-        let plain = if cut {
-            None
-        } else {
-            verify_plain(pkt, layers, offs, nlayers)
-        };
-        let own = if let Some(p) = plain {
-            // The columns hold zeros: only this packet's two verdicts are written.
-            if let Some([ip, l4]) = out.csum[i].get_mut(p.at.wrapping_sub(1)..=p.at) {
-                (*ip, *l4) = (p.ip, p.l4);
-            }
-            out.csum_ip[i] = p.ip;
-            out.csum_l4[i] = p.l4;
-            p.reason
-        } else {
-            let row = Verified::of(pkt, cut, layers, offs, nlayers, &mut out.csum[i]);
-            out.csum_ip[i] = row.ip[0];
-            out.csum_inner_ip[i] = row.ip[1];
-            out.csum_l4[i] = row.l4[0];
-            out.csum_inner_l4[i] = row.l4[1];
-            row.reason
-        };
-        out.drop_reason[i] = if reason != 0 { reason } else { own };
+    let mut out = CsumColumns::zeroed(cols.len());
+    for (i, (pkt, &wirelen)) in batch.packets().zip(&batch.wirelen).enumerate() {
+        verify_row(&mut out, cols, i, pkt, wirelen);
     }
     out
+}
+
+impl CsumColumns {
+    /// `n` rows of zeros (no verdict), to be filled in place.
+    #[must_use]
+    pub fn zeroed(n: usize) -> Self {
+        CsumColumns {
+            csum: vec![[0; MAX_LAYERS]; n],
+            csum_ip: vec![0; n],
+            csum_l4: vec![0; n],
+            csum_inner_ip: vec![0; n],
+            csum_inner_l4: vec![0; n],
+            drop_reason: vec![0; n],
+        }
+    }
+
+    /// Number of rows.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.csum_ip.len()
+    }
+
+    /// Whether there are no rows.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.csum_ip.is_empty()
+    }
+
+    /// Keeps the first `n` rows, giving back the memory of the others when they were most
+    /// of it.
+    pub fn truncate(&mut self, n: usize) {
+        let shrink = n < self.csum_ip.capacity() / 2;
+        self.csum.truncate(n);
+        self.csum_ip.truncate(n);
+        self.csum_l4.truncate(n);
+        self.csum_inner_ip.truncate(n);
+        self.csum_inner_l4.truncate(n);
+        self.drop_reason.truncate(n);
+        if shrink {
+            self.csum.shrink_to_fit();
+            self.csum_ip.shrink_to_fit();
+            self.csum_l4.shrink_to_fit();
+            self.csum_inner_ip.shrink_to_fit();
+            self.csum_inner_l4.shrink_to_fit();
+            self.drop_reason.shrink_to_fit();
+        }
+    }
+
+    /// Appends a row of zeros.
+    fn push_zeroed(&mut self) {
+        self.csum.push([0; MAX_LAYERS]);
+        self.csum_ip.push(0);
+        self.csum_l4.push(0);
+        self.csum_inner_ip.push(0);
+        self.csum_inner_l4.push(0);
+        self.drop_reason.push(0);
+    }
+}
+
+/// Verifies the checksums of packet `pkt`, row `i` of `cols`, into row `i` of `out` (which
+/// holds zeros; a missing row is added).
+#[inline]
+pub(super) fn verify_row(
+    out: &mut CsumColumns,
+    cols: &Columns,
+    i: usize,
+    pkt: &[u8],
+    wirelen: u32,
+) {
+    let (Some(layers), Some(offs), Some(&nlayers), Some(&reason)) = (
+        cols.layers.get(i),
+        cols.layer_off.get(i),
+        cols.nlayers.get(i),
+        cols.drop_reason.get(i),
+    ) else {
+        return;
+    };
+    while out.len() <= i {
+        out.push_zeroed();
+    }
+    let cut = (pkt.len() as u64) < u64::from(wirelen);
+    let plain = if cut {
+        None
+    } else {
+        verify_plain(pkt, layers, offs, nlayers)
+    };
+    let own = if let Some(p) = plain {
+        p.write(out, i);
+        p.reason
+    } else {
+        let row = Verified::of(pkt, cut, layers, offs, nlayers, &mut out.csum[i]);
+        out.csum_ip[i] = row.ip[0];
+        out.csum_inner_ip[i] = row.ip[1];
+        out.csum_l4[i] = row.l4[0];
+        out.csum_inner_l4[i] = row.l4[1];
+        row.reason
+    };
+    out.drop_reason[i] = if reason != 0 { reason } else { own };
 }
 
 /// Verdicts of one packet (the per-layer ones are written where the caller says).
@@ -216,36 +279,69 @@ impl Verified {
     }
 }
 
-/// The verdicts of a packet [`verify_plain`] takes: codes of the IPv4 header checksum (0 for
-/// IPv6) and of the transport checksum, which is layer `at` (the network layer is `at - 1`),
-/// and the drop reason. Kept in registers, not in a [`Verified`]: a row built byte by byte
-/// and then copied stalls on store forwarding.
+/// The verdicts of a packet [`verify_plain`] takes, for its outer network header and the
+/// header it carries and, in a tunnel, the inner ones: the IPv4 header checksum codes (0 for
+/// IPv6), the transport checksum codes (0 for GRE, which carries no checksum here), the
+/// index of each carried header in the layers (0: no inner pair), and the drop reason. Kept
+/// in registers, not in a [`Verified`]: a row built byte by byte and then copied stalls on
+/// store forwarding.
 #[derive(Debug, Clone, Copy)]
 struct PlainVerdicts {
-    at: usize,
+    at: [usize; 2],
+    ip: [u8; 2],
+    l4: [u8; 2],
+    /// The outer carried header is GRE: the inner transport is the first one with a verdict.
+    gre: bool,
+    reason: u16,
+}
+
+impl PlainVerdicts {
+    /// Writes the verdicts into row `i` of `out`, which holds zeros: as [`Verified::of`] does,
+    /// transport verdicts count TCP and UDP headers only.
+    #[inline]
+    fn write(&self, out: &mut CsumColumns, i: usize) {
+        let pairs = if self.at[1] == 0 { 1 } else { 2 };
+        for k in 0..pairs {
+            let at = self.at[k];
+            if let Some([ip, l4]) = out.csum[i].get_mut(at.wrapping_sub(1)..=at) {
+                (*ip, *l4) = (self.ip[k], self.l4[k]);
+            }
+        }
+        out.csum_ip[i] = self.ip[0];
+        out.csum_inner_ip[i] = self.ip[1];
+        if self.gre {
+            out.csum_l4[i] = self.l4[1];
+        } else {
+            out.csum_l4[i] = self.l4[0];
+            out.csum_inner_l4[i] = self.l4[1];
+        }
+    }
+
+    /// The same verdicts as [`Verified::of`] gives them: the row and the per-layer ones.
+    #[cfg(test)]
+    fn verified(self) -> (Verified, [u8; MAX_LAYERS]) {
+        let mut out = CsumColumns::zeroed(1);
+        self.write(&mut out, 0);
+        let v = Verified {
+            ip: [out.csum_ip[0], out.csum_inner_ip[0]],
+            l4: [out.csum_l4[0], out.csum_inner_l4[0]],
+            reason: self.reason,
+        };
+        (v, out.csum[0])
+    }
+}
+
+/// Verdicts of one network header and the header it carries (see [`PlainVerdicts`]).
+struct PairVerdicts {
     ip: u8,
     l4: u8,
     reason: u16,
 }
 
-impl PlainVerdicts {
-    /// The same verdicts as [`Verified::of`] gives them: the row and the per-layer ones.
-    #[cfg(test)]
-    fn verified(self) -> (Verified, [u8; MAX_LAYERS]) {
-        let mut csum = [0; MAX_LAYERS];
-        (csum[self.at - 1], csum[self.at]) = (self.ip, self.l4);
-        let v = Verified {
-            ip: [self.ip, 0],
-            l4: [self.l4, 0],
-            reason: self.reason,
-        };
-        (v, csum)
-    }
-}
-
 /// The verdicts of a packet dissected as Ethernet, an optional 802.1Q tag, IPv4 or IPv6 and
-/// TCP or UDP carried directly (no IPv6 extension header, no AH), wholly captured; `None` for
-/// any other packet, which [`Verified::of`] takes. Gives what that gives (a test compares the
+/// TCP or UDP carried directly (no IPv6 extension header, no AH), or through one VXLAN,
+/// Geneve or GRE tunnel (no GRE checksum) to such a packet, wholly captured; `None` for any
+/// other packet, which [`Verified::of`] takes. Gives what that gives (a test compares the
 /// two), with the pseudo-header entering the transport sum as its initial value: one call to
 /// the checksum kernel per header.
 #[inline]
@@ -257,25 +353,146 @@ fn verify_plain(
 ) -> Option<PlainVerdicts> {
     const ETH: u8 = Layer::Ethernet as u8;
     const VLAN: u8 = Layer::Vlan as u8;
-    const V4: u8 = Layer::Ipv4 as u8;
+    const UDP: u8 = Layer::Udp as u8;
+    const GRE: u8 = Layer::Gre as u8;
+    const VXLAN: u8 = Layer::Vxlan as u8;
+    const GENEVE: u8 = Layer::Geneve as u8;
+    let n = usize::from(nlayers).min(MAX_LAYERS);
+    let first = match layers {
+        [ETH, VLAN, ..] => 2,
+        [ETH, ..] => 1,
+        _ => return None,
+    };
+    let pair = |k: usize| {
+        if k + 1 >= n {
+            return None;
+        }
+        let (ip, l4) = ((layers[k], offs[k]), (layers[k + 1], offs[k + 1]));
+        verify_pair(pkt, ip, l4)
+    };
+    let outer = pair(first)?;
+    let carried = layers[first + 1];
+    let mut v = PlainVerdicts {
+        at: [first + 1, 0],
+        ip: [outer.ip, 0],
+        l4: [outer.l4, 0],
+        gre: carried == GRE,
+        reason: outer.reason,
+    };
+    if n == first + 2 && carried != GRE {
+        return Some(v);
+    }
+    // A tunnel: a VXLAN or Geneve header over UDP, or GRE; an optional Ethernet header; then
+    // the inner network and transport headers, the last layers.
+    let mut k = first + 2;
+    match (carried, layers.get(k)) {
+        (UDP, Some(&(VXLAN | GENEVE))) => k += 1,
+        (GRE, _) => {}
+        _ => return None,
+    }
+    if layers.get(k) == Some(&ETH) {
+        k += 1;
+    }
+    if n != k + 2 || layers[k + 1] == GRE {
+        return None;
+    }
+    let inner = pair(k)?;
+    v.at[1] = k + 1;
+    (v.ip[1], v.l4[1]) = (inner.ip, inner.l4);
+    if v.reason == 0 {
+        v.reason = inner.reason;
+    }
+    Some(v)
+}
+
+/// The verdicts of the IPv4 or IPv6 header `ip` and the TCP, UDP or GRE header `l4` it
+/// carries (layer code and offset each), for [`verify_plain`]; `None` when they are not plain.
+#[inline]
+fn verify_pair(pkt: &[u8], ip: (u8, u16), l4: (u8, u16)) -> Option<PairVerdicts> {
     const V6: u8 = Layer::Ipv6 as u8;
     const TCP: u8 = Layer::Tcp as u8;
     const UDP: u8 = Layer::Udp as u8;
-    let (ip, l4) = match (nlayers, layers) {
-        (3, [ETH, ip, l4, ..]) => ((*ip, offs[1]), (*l4, offs[2])),
-        (4, [ETH, VLAN, ip, l4, ..]) => ((*ip, offs[2]), (*l4, offs[3])),
-        _ => return None,
-    };
-    let (l3, off) = (usize::from(ip.1), usize::from(l4.1));
+    const GRE: u8 = Layer::Gre as u8;
+    let off = usize::from(l4.1);
     let proto = match l4.0 {
         TCP => 6,
         UDP => 17,
+        GRE => 47,
         _ => return None,
     };
-    let at = usize::from(nlayers) - 1;
-    let (mut ip_code, mut reason) = (0, 0);
-    // The pseudo-header without its length, and where the IP payload ends.
-    let (pseudo, end) = match ip.0 {
+    let (ip_code, pseudo, end) = pair_network(pkt, ip, off, proto)?;
+    let mut reason = if ip_code == verdict_code(Some(Verdict::Bad)) {
+        DropReason::IpCsum as u16
+    } else {
+        0
+    };
+    let v6 = ip.0 == V6;
+    let seg = match proto {
+        47 => {
+            // GRE without a checksum has no verdict (RFC 2784: the C bit); with one, the
+            // general walk verifies it.
+            let h = pkt.get(off..end)?.first_chunk::<4>()?;
+            if h[0] & 0x80 != 0 {
+                return None;
+            }
+            return Some(PairVerdicts {
+                ip: ip_code,
+                l4: 0,
+                reason,
+            });
+        }
+        17 => {
+            let h = pkt.get(off..end)?.first_chunk::<8>()?;
+            let ulen = usize::from(u16::from_be_bytes([h[4], h[5]]));
+            if ulen < 8 || off + ulen > end {
+                return None;
+            }
+            if h[6..8] == [0, 0] {
+                // No checksum: allowed over IPv4 (RFC 768), not over IPv6 (RFC 8200 8.1).
+                let verdict = if v6 {
+                    Verdict::Illegal
+                } else {
+                    Verdict::NotPresent
+                };
+                if v6 && reason == 0 {
+                    reason = DropReason::UdpCsum as u16;
+                }
+                return Some(PairVerdicts {
+                    ip: ip_code,
+                    l4: verdict_code(Some(verdict)),
+                    reason,
+                });
+            }
+            pkt.get(off..off + ulen)?
+        }
+        _ => pkt.get(off..end)?,
+    };
+    let len = seg.len() as u64;
+    let initial = checksum::fold_to_32(pseudo + (len >> 16) + (len & 0xffff));
+    let good = checksum::fold(checksum::partial(seg, initial)) == 0;
+    if !good && reason == 0 {
+        reason = if proto == 6 {
+            DropReason::TcpCsum
+        } else {
+            DropReason::UdpCsum
+        } as u16;
+    }
+    Some(PairVerdicts {
+        ip: ip_code,
+        l4: verdict_code(Some(Verdict::from_ok(good))),
+        reason,
+    })
+}
+
+/// The network half of [`verify_pair`]: the IPv4 header checksum code (0 for IPv6), the
+/// pseudo-header sum without its length (none for GRE) and the end of the IP payload, for the
+/// header `ip` carrying protocol `proto` at `off`.
+#[inline]
+fn pair_network(pkt: &[u8], ip: (u8, u16), off: usize, proto: u8) -> Option<(u8, u64, usize)> {
+    const V4: u8 = Layer::Ipv4 as u8;
+    const V6: u8 = Layer::Ipv6 as u8;
+    let l3 = usize::from(ip.1);
+    match ip.0 {
         V4 => {
             let h = pkt.get(l3..)?.first_chunk::<20>()?;
             let hlen = usize::from(h[0] & 0x0f) * 4;
@@ -288,13 +505,17 @@ fn verify_plain(
                 return None;
             }
             let good = checksum::verify(pkt.get(l3..off)?);
-            ip_code = verdict_code(Some(Verdict::from_ok(good)));
-            if !good {
-                reason = DropReason::IpCsum as u16;
+            let code = verdict_code(Some(Verdict::from_ok(good)));
+            if proto == 47 {
+                return Some((code, 0, end));
             }
             let src = [h[12], h[13], h[14], h[15]];
             let dst = [h[16], h[17], h[18], h[19]];
-            (u64::from(checksum::pseudo_v4(src, dst, proto, 0)), end)
+            Some((
+                code,
+                u64::from(checksum::pseudo_v4(src, dst, proto, 0)),
+                end,
+            ))
         }
         V6 => {
             let h = pkt.get(l3..)?.first_chunk::<40>()?;
@@ -305,57 +526,15 @@ fn verify_plain(
             if off != l3 + 40 {
                 return None;
             }
+            if proto == 47 {
+                return Some((0, 0, end));
+            }
             // The addresses and the next header; the length is added below.
             let addrs = checksum::partial(&h[8..40], u32::from(proto));
-            (u64::from(addrs), end)
+            Some((0, u64::from(addrs), end))
         }
-        _ => return None,
-    };
-    let v6 = ip.0 == V6;
-    let seg = if proto == 17 {
-        let h = pkt.get(off..end)?.first_chunk::<8>()?;
-        let ulen = usize::from(u16::from_be_bytes([h[4], h[5]]));
-        if ulen < 8 || off + ulen > end {
-            return None;
-        }
-        if h[6..8] == [0, 0] {
-            // No checksum: allowed over IPv4 (RFC 768), not over IPv6 (RFC 8200 8.1).
-            let verdict = if v6 {
-                Verdict::Illegal
-            } else {
-                Verdict::NotPresent
-            };
-            if v6 && reason == 0 {
-                reason = DropReason::UdpCsum as u16;
-            }
-            let l4 = verdict_code(Some(verdict));
-            return Some(PlainVerdicts {
-                at,
-                ip: ip_code,
-                l4,
-                reason,
-            });
-        }
-        pkt.get(off..off + ulen)?
-    } else {
-        pkt.get(off..end)?
-    };
-    let len = seg.len() as u64;
-    let initial = checksum::fold_to_32(pseudo + (len >> 16) + (len & 0xffff));
-    let good = checksum::fold(checksum::partial(seg, initial)) == 0;
-    if !good && reason == 0 {
-        reason = if proto == 6 {
-            DropReason::TcpCsum
-        } else {
-            DropReason::UdpCsum
-        } as u16;
+        _ => None,
     }
-    Some(PlainVerdicts {
-        at,
-        ip: ip_code,
-        l4: verdict_code(Some(Verdict::from_ok(good))),
-        reason,
-    })
 }
 
 /// End of a network payload: as the header says, except that when the capture holds all the
@@ -726,16 +905,45 @@ mod tests {
         Some(plain.0)
     }
 
+    /// A xorshift generator: the same mutations every run.
+    fn rng() -> impl FnMut() -> u64 {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
+    /// Compares the two paths on every prefix of `base` and on 20,000 mutations of `base` or
+    /// `alt` (one or two bytes changed, up to two cut off); counts the packets the plain path
+    /// took and those whose (inner, if any) transport checksum it found good.
+    fn mutations(base: &[u8], alt: &[u8], next: &mut impl FnMut() -> u64) -> (usize, usize) {
+        let tables = Tables::new();
+        for len in 0..base.len() {
+            compare(&base[..len], &tables);
+        }
+        let (mut taken, mut good) = (0, 0);
+        for _ in 0..20_000 {
+            let mut p = if next() & 1 == 0 { base } else { alt }.to_vec();
+            for _ in 0..=next() % 2 {
+                let at = (next() % p.len() as u64) as usize;
+                p[at] = next() as u8;
+            }
+            p.truncate(p.len() - (next() % 3) as usize);
+            if let Some(v) = compare(&p, &tables) {
+                taken += 1;
+                good += usize::from(v.l4.contains(&1));
+            }
+        }
+        (taken, good)
+    }
+
     #[test]
     fn plain_verdicts_equal_the_general_walk() {
         let tables = Tables::new();
-        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = rng();
         let (mut taken, mut good) = (0, 0);
         for shape in 0..8 {
             let base = summed(shape & 1 != 0, shape & 2 != 0, shape & 4 != 0);
@@ -749,29 +957,99 @@ mod tests {
                 let v = compare(&no_sum, &tables).expect("a plain packet");
                 assert_eq!(v.l4[0], if shape & 2 != 0 { 5 } else { 4 });
             }
-            for len in 0..base.len() {
-                compare(&base[..len], &tables);
-            }
-            for _ in 0..20_000 {
-                let mut p = if next() % 2 == 0 {
-                    base.clone()
-                } else {
-                    no_sum.clone()
-                };
-                for _ in 0..=next() % 2 {
-                    let at = (next() % p.len() as u64) as usize;
-                    p[at] = next() as u8;
-                }
-                p.truncate(p.len() - (next() % 3) as usize);
-                if let Some(v) = compare(&p, &tables) {
-                    taken += 1;
-                    good += usize::from(v.l4[0] == 1);
-                }
-            }
+            let (t, g) = mutations(&base, &no_sum, &mut next);
+            (taken, good) = (taken + t, good + g);
         }
         // Mutations hit good and bad checksums, and packets the plain path leaves.
         assert!(
             taken > 1000 && good > 100 && taken - good > 100,
+            "{taken} {good}"
+        );
+    }
+
+    /// `inner` (an Ethernet frame, or with `gre_ip` its IP packet) in a tunnel over IPv4 or
+    /// IPv6: `kind` 0 VXLAN, 1 Geneve (over UDP, with a checksum when `udp_sum`), 2 GRE; the
+    /// outer checksums right.
+    fn tunneled(kind: u8, outer_v6: bool, udp_sum: bool, inner: &[u8], gre_ip: bool) -> Vec<u8> {
+        let mut l4 = Vec::new();
+        let proto = if kind < 2 {
+            let port: u16 = if kind == 0 { 4789 } else { 6081 };
+            l4.extend(5555u16.to_be_bytes());
+            l4.extend(port.to_be_bytes());
+            l4.extend(((16 + inner.len()) as u16).to_be_bytes());
+            l4.extend([0, 0]);
+            if kind == 0 {
+                l4.extend([0x08, 0, 0, 0, 0, 0, 42, 0]);
+            } else {
+                l4.extend([0, 0, 0x65, 0x58, 0, 0, 42, 0]);
+            }
+            17
+        } else {
+            let carried: u16 = match inner.first().map(|b| b >> 4) {
+                Some(4) if gre_ip => 0x0800,
+                Some(6) if gre_ip => 0x86dd,
+                _ => 0x6558,
+            };
+            l4.extend([0, 0]);
+            l4.extend(carried.to_be_bytes());
+            47
+        };
+        l4.extend_from_slice(inner);
+        let mut f = vec![2, 0, 0, 0, 0, 9, 2, 0, 0, 0, 0, 8];
+        let (src6, dst6) = ([0x20; 16], [0x21; 16]);
+        let pseudo = if outer_v6 {
+            f.extend([0x86, 0xdd, 0x60, 0, 0, 0]);
+            f.extend((l4.len() as u16).to_be_bytes());
+            f.extend([proto, 64]);
+            f.extend(src6);
+            f.extend(dst6);
+            checksum::pseudo_v6(&src6, &dst6, proto, l4.len() as u32)
+        } else {
+            let mut h = vec![0x45, 0, 0, 0, 0, 1, 0x40, 0, 64, proto, 0, 0, 192, 0, 2, 1];
+            h.extend([192, 0, 2, 2]);
+            h[2..4].copy_from_slice(&((20 + l4.len()) as u16).to_be_bytes());
+            let c = checksum::checksum(&h);
+            h[10..12].copy_from_slice(&c.to_be_bytes());
+            f.extend([0x08, 0x00]);
+            f.extend(h);
+            checksum::pseudo_v4([192, 0, 2, 1], [192, 0, 2, 2], proto, l4.len() as u16)
+        };
+        if proto == 17 && udp_sum {
+            let c = checksum::fold(checksum::partial(&l4, pseudo));
+            l4[6..8].copy_from_slice(&c.to_be_bytes());
+        }
+        f.extend(l4);
+        f
+    }
+
+    #[test]
+    fn plain_tunnel_verdicts_equal_the_general_walk() {
+        let tables = Tables::new();
+        let mut next = rng();
+        let (mut taken, mut good) = (0, 0);
+        for shape in 0..48u8 {
+            let (kind, outer_v6, udp_sum) = (shape % 3, shape & 4 != 0, shape & 8 != 0);
+            let (v6, tcp) = (shape & 16 != 0, shape & 32 != 0);
+            let inner = summed(false, v6, tcp);
+            let gre_ip = kind == 2 && udp_sum;
+            let payload = if gre_ip { &inner[14..] } else { &inner[..] };
+            let base = tunneled(kind, outer_v6, udp_sum, payload, gre_ip);
+            let v = compare(&base, &tables).expect("a plain tunnel");
+            assert_eq!(v.ip[0], u8::from(!outer_v6), "{base:02x?}");
+            // GRE has no transport verdict: the inner one comes first.
+            let inner_l4 = if kind == 2 { v.l4[0] } else { v.l4[1] };
+            assert_eq!(inner_l4, 1, "{base:02x?}");
+            // A bad inner transport checksum (the outer UDP one, if any, covers it too).
+            let mut bad = base.clone();
+            let last = bad.len() - 1;
+            bad[last] ^= 0x5a;
+            let v = compare(&bad, &tables).expect("a plain tunnel");
+            assert_ne!(v.reason, 0, "{bad:02x?}");
+            let (t, g) = mutations(&base, &bad, &mut next);
+            (taken, good) = (taken + t, good + g);
+        }
+        assert!(
+            taken > 10_000 && good > 1000 && taken - good > 1000,
             "{taken} {good}"
         );
     }
