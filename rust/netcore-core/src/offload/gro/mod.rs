@@ -183,6 +183,29 @@ pub(crate) struct Held {
     pub tcp_or: u8,
 }
 
+/// What the IP rules read of a held packet: its layers, its linear data (looked up once per
+/// segment) and its segment count.
+#[derive(Clone, Copy)]
+pub(crate) struct HeldHeaders<'a> {
+    pub lay: &'a Layers,
+    pub data: &'a [u8],
+    pub count: u16,
+}
+
+impl Held {
+    /// Its headers as the IP rules read them, and its IPv4 fixed-ID record to update.
+    pub fn headers(&mut self) -> (HeldHeaders<'_>, &mut [bool; 2]) {
+        (
+            HeldHeaders {
+                lay: &self.lay,
+                data: self.skb.data(),
+                count: self.count,
+            },
+            &mut self.fixedid,
+        )
+    }
+}
+
 /// What the transport handler decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Verdict {
