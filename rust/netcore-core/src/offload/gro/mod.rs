@@ -347,27 +347,36 @@ impl Incoming<'_> {
         }
     }
 
-    /// Its bytes from `from` to the end of its linear part, as a fragment sharing its memory
-    /// (a packet in an owned buffer, which cannot be shared, is copied once).
-    fn linear_frag(&self, from: usize) -> Option<Frag> {
+    /// Where its bytes from `from` to the end of its linear part lie in shared memory: the
+    /// memory, their offset there and their length. `None` for a packet in an owned buffer
+    /// or one already carrying fragments.
+    fn linear_window(&self, from: usize) -> Option<(&Bytes, usize, usize)> {
+        let len = self.data().len().checked_sub(from)?;
         match self {
-            Incoming::Skb(skb) => match skb.data_frag() {
-                Some(mut f) => {
-                    f.advance(from);
-                    Some(f)
-                }
-                None => Some(Frag::new(Bytes::from_vec(skb.data().get(from..)?.to_vec()))),
-            },
-            Incoming::Row {
-                batch, row, data, ..
-            } => {
-                let start = usize::try_from(*batch.offset.get(*row)?).ok()?;
-                Frag::window(
-                    batch.data.clone(),
-                    start + from,
-                    data.len().checked_sub(from)?,
-                )
+            Incoming::Skb(skb) => {
+                let (bytes, base) = skb.shared_memory()?;
+                Some((bytes, base + skb.headroom() + from, len))
             }
+            Incoming::Row { batch, row, .. } => {
+                let start = usize::try_from(*batch.offset.get(*row)?).ok()?;
+                Some((&batch.data, start + from, len))
+            }
+        }
+    }
+
+    /// Its bytes from `from` to the end of its linear part, as a fragment of their own: a
+    /// window of its memory, or a copy for a packet in an owned buffer, which cannot be
+    /// shared.
+    fn linear_frag(&self, from: usize) -> Option<Frag> {
+        let Incoming::Skb(skb) = self else {
+            return None;
+        };
+        match skb.data_frag() {
+            Some(mut f) => {
+                f.advance(from);
+                Some(f)
+            }
+            None => Some(Frag::new(Bytes::from_vec(skb.data().get(from..)?.to_vec()))),
         }
     }
 
@@ -389,10 +398,15 @@ fn add_payload(dst: &mut Skb, src: &Incoming<'_>, from: usize) -> bool {
         return false;
     }
     if head == 1 {
-        let Some(frag) = src.linear_frag(from) else {
-            return false;
+        // A window of shared memory leans on the reference `dst` already holds on it (one
+        // per held packet, not one per segment); anything else becomes a fragment of its own.
+        let added = match src.linear_window(from) {
+            Some((bytes, off, len)) => dst.add_window(bytes, off, len).is_ok(),
+            None => src
+                .linear_frag(from)
+                .is_some_and(|f| dst.add_frag(f).is_ok()),
         };
-        if dst.add_frag(frag).is_err() {
+        if !added {
             return false;
         }
     }
