@@ -609,6 +609,7 @@ impl Skb {
     /// [`Skb::add_frag`] of [`Frag::window`] does, but without taking a reference count when
     /// the previous windows chained to this packet came from the same memory: they share one
     /// (GRO chains dozens of segments of one capture per packet). Empty windows are ignored.
+    #[inline]
     pub fn add_window(&mut self, bytes: &Bytes, off: usize, len: usize) -> Result<()> {
         if len == 0 {
             return Ok(());
@@ -627,6 +628,7 @@ impl Skb {
 
     /// The fragment length after adding `len` bytes more, if the list has room for one more
     /// fragment and the packet stays under 4 GiB.
+    #[inline]
     fn frags_len_with(&self, len: usize) -> Result<u32> {
         if self.frags.len() >= MAX_FRAGS {
             return Err(SkbError::TooManyFrags);

@@ -144,6 +144,7 @@ impl FragList {
     }
 
     /// Appends a fragment; the caller checked the count against [`MAX_FRAGS`].
+    #[inline]
     pub(crate) fn push(&mut self, frag: Frag) {
         self.push_slot(ManuallyDrop::new(frag));
     }
@@ -151,6 +152,7 @@ impl FragList {
     /// Appends the window `[off, off + len)` of `bytes` (checked by the caller), leaning on
     /// the anchor when `bytes` is the same window of the same memory as it (the first such
     /// window becomes the anchor): no reference count is taken.
+    #[inline]
     pub(crate) fn push_window(&mut self, bytes: &Bytes, off: usize, len: usize) {
         let i = self.v.len();
         if i < LEANING_MAX {
@@ -172,6 +174,8 @@ impl FragList {
         });
     }
 
+    // Inlined so that the fragment is built in its slot, not on the stack and then moved.
+    #[inline]
     fn push_slot(&mut self, slot: FragSlot) {
         if self.v.capacity() == 0 {
             self.v = pool::take_frag_vec();
@@ -194,8 +198,13 @@ impl FragList {
     /// Drops every fragment, keeping the vector.
     pub(crate) fn clear(&mut self) {
         let leaning = self.leaning;
-        for (i, slot) in self.v.drain(..).enumerate() {
-            Self::release(slot, Self::leans(leaning, i));
+        if leaning.count_ones() as usize == self.v.len() {
+            // All of them lean on the anchor (GRO's usual list): nothing to drop one by one.
+            self.v.clear();
+        } else {
+            for (i, slot) in self.v.drain(..).enumerate() {
+                Self::release(slot, Self::leans(leaning, i));
+            }
         }
         self.leaning = 0;
         self.anchor = None;

@@ -13,8 +13,9 @@
 //! [`Gro::receive`] (`napi_gro_receive` → `dev_gro_receive`) ends in one [`GroResult`]:
 //!
 //! - **merged** into the held packet of its flow (`GRO_MERGED_FREE`): its payload is chained
-//!   to the held packet as a fragment, without a copy ([`Skb::add_frag`] of a window of the
-//!   segment's memory, see [`Skb::data_frag`]);
+//!   to the held packet as a fragment, without a copy: a window of the segment's memory
+//!   ([`Skb::add_window`]), the held packet taking one reference on that memory for all the
+//!   segments it chains from it;
 //! - **held** as the head of a new flow (`GRO_HELD`);
 //! - **normal**: it goes up at once as it came (`GRO_NORMAL`), ahead of any held packet of
 //!   its flow, which stays held;
@@ -286,11 +287,11 @@ pub(crate) enum Incoming<'b> {
 }
 
 impl Incoming<'_> {
-    /// Linear bytes.
-    fn data(&self) -> &[u8] {
+    /// Bytes in the linear part (`skb_headlen`), without resolving them.
+    fn linear_len(&self) -> usize {
         match self {
-            Incoming::Skb(skb) => skb.data(),
-            Incoming::Row { data, .. } => data,
+            Incoming::Skb(skb) => skb.linear_len(),
+            Incoming::Row { data, .. } => data.len(),
         }
     }
 
@@ -351,7 +352,7 @@ impl Incoming<'_> {
     /// memory, their offset there and their length. `None` for a packet in an owned buffer
     /// or one already carrying fragments.
     fn linear_window(&self, from: usize) -> Option<(&Bytes, usize, usize)> {
-        let len = self.data().len().checked_sub(from)?;
+        let len = self.linear_len().checked_sub(from)?;
         match self {
             Incoming::Skb(skb) => {
                 let (bytes, base) = skb.shared_memory()?;
@@ -392,8 +393,7 @@ impl Incoming<'_> {
 /// memory (no copy) and `src`'s own fragments. False, with `dst` unchanged, when the fragment
 /// list would overflow.
 fn add_payload(dst: &mut Skb, src: &Incoming<'_>, from: usize) -> bool {
-    let linear = src.data().len();
-    let head = usize::from(from < linear);
+    let head = usize::from(from < src.linear_len());
     if dst.nr_frags() + head + src.frags().len() > MAX_FRAGS {
         return false;
     }
@@ -554,7 +554,10 @@ impl Gro {
         self.now = self.now.max(tstamp);
         // What GRO sets in the metadata (`skb->protocol`, `ip_summed`) is written only to a
         // packet that goes up or is held: a merged row never needs it.
-        let protocol = if raw { None } else { eth_protocol(pkt.data()) };
+        // The linear bytes, resolved once (an skb's shared memory takes a call to reach).
+        let view = pkt.view();
+        let d = view.data;
+        let protocol = if raw { None } else { eth_protocol(d) };
         if !self.features.gro {
             settle(&mut pkt, protocol, cb.summed);
             return self.normal_from(pkt, raw);
@@ -565,7 +568,7 @@ impl Gro {
         };
         // Parsed in place: `Layers` is too big to move around per packet.
         let mut lay = Layers::EMPTY;
-        let parsed = parse::parse(&pkt.view(), raw, cfg, &mut cb, &mut lay);
+        let parsed = parse::parse(&view, raw, cfg, &mut cb, &mut lay);
         if parsed.is_none() {
             settle(&mut pkt, protocol, cb.summed);
             return self.normal_from(pkt, raw);
@@ -574,7 +577,6 @@ impl Gro {
         let bucket = &mut self.buckets[b];
         // gro_list_prepare and the handlers' same-flow checks; the newest held packet first,
         // as the kernel's list has it.
-        let d = pkt.data();
         let found = bucket.iter().rposition(|p| {
             p.hash == hash && p.vlan == vlan && same_flow(&p.lay, p.skb.data(), &lay, d)
         });
