@@ -100,6 +100,8 @@ pub use frame::{FrameCsum, gro_frame};
 pub use parse::UdpTunnel;
 pub use udp::UDP_GRO_CNT_MAX;
 
+use std::sync::LazyLock;
+
 use self::cb::CsumCb;
 use self::parse::{Cfg, Kind, Layers, Pkt, same_flow};
 use crate::batch::{Batch, Bytes};
@@ -281,10 +283,32 @@ pub(crate) enum Incoming<'b> {
         row: usize,
         /// The row's bytes.
         data: &'b [u8],
-        /// Its metadata, as [`Skb::from_batch`] sets it and GRO updates it.
-        meta: SkbMeta,
+        /// Its timestamp (the rest of its metadata is [`Skb::from_batch`]'s default).
+        tstamp: i64,
+        /// What GRO learnt of it, written to its metadata if it becomes an [`Skb`].
+        settled: Settled,
     },
 }
+
+/// What GRO writes into a packet's metadata: the protocol `eth_type_trans` read (`None`:
+/// left as it is) and the checksum state after GRO's verifications.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Settled {
+    protocol: Option<u16>,
+    summed: IpSummed,
+}
+
+impl Settled {
+    fn apply(self, meta: &mut SkbMeta) {
+        if let Some(p) = self.protocol {
+            meta.protocol = p;
+        }
+        meta.ip_summed = self.summed;
+    }
+}
+
+/// The metadata of a capture row as the header walk sees it: a fresh packet's.
+static ROW_META: LazyLock<SkbMeta> = LazyLock::new(SkbMeta::default);
 
 impl Incoming<'_> {
     /// Bytes in the linear part (`skb_headlen`), without resolving them.
@@ -303,17 +327,24 @@ impl Incoming<'_> {
         }
     }
 
-    fn meta(&self) -> &SkbMeta {
+    /// What `dev_gro_receive` reads of its metadata: timestamp, receive hash, out-of-band
+    /// VLAN tag and checksum state (a row has no hash, tag or checksum verdict).
+    fn rx_meta(&self) -> (i64, u32, Option<VlanTag>, IpSummed) {
         match self {
-            Incoming::Skb(skb) => &skb.meta,
-            Incoming::Row { meta, .. } => meta,
+            Incoming::Skb(skb) => {
+                let m = &skb.meta;
+                (m.tstamp, m.hash, m.vlan, m.ip_summed)
+            }
+            Incoming::Row { tstamp, .. } => (*tstamp, 0, None, IpSummed::None),
         }
     }
 
-    fn meta_mut(&mut self) -> &mut SkbMeta {
+    /// Records what GRO learnt of it (written to an skb's metadata at once).
+    fn settle(&mut self, protocol: Option<u16>, summed: IpSummed) {
+        let s = Settled { protocol, summed };
         match self {
-            Incoming::Skb(skb) => &mut skb.meta,
-            Incoming::Row { meta, .. } => meta,
+            Incoming::Skb(skb) => s.apply(&mut skb.meta),
+            Incoming::Row { settled, .. } => *settled = s,
         }
     }
 
@@ -321,10 +352,10 @@ impl Incoming<'_> {
     fn view(&self) -> Pkt<'_> {
         match self {
             Incoming::Skb(skb) => Pkt::of(skb),
-            Incoming::Row { data, meta, .. } => Pkt {
+            Incoming::Row { data, .. } => Pkt {
                 data,
                 frags: &[],
-                meta,
+                meta: &ROW_META,
             },
         }
     }
@@ -336,10 +367,13 @@ impl Incoming<'_> {
         match self {
             Incoming::Skb(skb) => Some(skb),
             Incoming::Row {
-                batch, row, meta, ..
+                batch,
+                row,
+                settled,
+                ..
             } => {
                 let mut skb = Skb::from_batch(batch, row)?;
-                skb.meta = meta;
+                settled.apply(&mut skb.meta);
                 if raw {
                     let _ = skb.set_network_header(0);
                 }
@@ -520,17 +554,21 @@ impl Gro {
     /// end of the batch. A row merged into a held packet never becomes an [`Skb`]: its
     /// payload is chained straight from the batch memory.
     pub fn receive_row(&mut self, batch: &Batch, row: usize) -> Option<GroResult> {
-        let data = batch.packet(row)?;
-        let meta = SkbMeta {
-            tstamp: batch.ts.get(row).copied().unwrap_or_default(),
-            iif: batch.ifindex.get(row).copied().unwrap_or_default(),
-            ..SkbMeta::default()
-        };
+        self.receive_row_in(batch, batch.data.as_slice(), row)
+    }
+
+    /// [`Gro::receive_row`] with the batch memory `mem` already resolved (once per poll).
+    fn receive_row_in(&mut self, batch: &Batch, mem: &[u8], row: usize) -> Option<GroResult> {
+        let start = usize::try_from(*batch.offset.get(row)?).ok()?;
+        let len = *batch.caplen.get(row)? as usize;
+        let data = mem.get(start..start.checked_add(len)?)?;
+        let tstamp = batch.ts.get(row).copied().unwrap_or_default();
         let pkt = Incoming::Row {
             batch,
             row,
             data,
-            meta,
+            tstamp,
+            settled: Settled::default(),
         };
         let lt = LinkType(batch.linktype.get(row).copied().unwrap_or_default());
         Some(match lt {
@@ -538,7 +576,7 @@ impl Gro {
             LinkType::RAW | LinkType::IPV4 | LinkType::IPV6 => self.receive_from(pkt, true),
             _ => {
                 self.stats.received += 1;
-                self.now = self.now.max(meta.tstamp);
+                self.now = self.now.max(tstamp);
                 self.normal_from(pkt, false)
             }
         })
@@ -548,9 +586,8 @@ impl Gro {
     /// header (a device without a link-layer header).
     fn receive_from(&mut self, mut pkt: Incoming<'_>, raw: bool) -> GroResult {
         self.stats.received += 1;
-        let meta = pkt.meta();
-        let (tstamp, hash, vlan) = (meta.tstamp, meta.hash, meta.vlan);
-        let mut cb = CsumCb::new(meta.ip_summed);
+        let (tstamp, hash, vlan, summed) = pkt.rx_meta();
+        let mut cb = CsumCb::new(summed);
         self.now = self.now.max(tstamp);
         // What GRO sets in the metadata (`skb->protocol`, `ip_summed`) is written only to a
         // packet that goes up or is held: a merged row never needs it.
@@ -559,7 +596,7 @@ impl Gro {
         let d = view.data;
         let protocol = if raw { None } else { eth_protocol(d) };
         if !self.features.gro {
-            settle(&mut pkt, protocol, cb.summed);
+            pkt.settle(protocol, cb.summed);
             return self.normal_from(pkt, raw);
         }
         let cfg = Cfg {
@@ -570,7 +607,7 @@ impl Gro {
         let mut lay = Layers::EMPTY;
         let parsed = parse::parse(&view, raw, cfg, &mut cb, &mut lay);
         if parsed.is_none() {
-            settle(&mut pkt, protocol, cb.summed);
+            pkt.settle(protocol, cb.summed);
             return self.normal_from(pkt, raw);
         }
         let b = hash as usize & (GRO_HASH_BUCKETS - 1);
@@ -602,7 +639,7 @@ impl Gro {
             self.stats.merged += 1;
             return GroResult::Merged;
         }
-        settle(&mut pkt, protocol, cb.summed);
+        pkt.settle(protocol, cb.summed);
         if lay.flush {
             return self.normal_from(pkt, raw);
         }
@@ -704,8 +741,9 @@ impl Gro {
     /// [`Gro::receive_row`]); advances `*row`.
     pub fn napi_poll_batch(&mut self, batch: &Batch, row: &mut usize, out: &mut Vec<Skb>) -> usize {
         let budget = self.params.budget.max(1);
+        let mem = batch.data.as_slice();
         let mut work = 0;
-        while work < budget && self.receive_row(batch, *row).is_some() {
+        while work < budget && self.receive_row_in(batch, mem, *row).is_some() {
             *row += 1;
             work += 1;
         }
@@ -755,16 +793,6 @@ fn eth_protocol(d: &[u8]) -> Option<u16> {
     } else {
         0x0004
     })
-}
-
-/// Writes what GRO learnt of a packet into its metadata: the protocol `eth_type_trans` read
-/// (`None`: left as it is) and the checksum state after GRO's verifications.
-fn settle(pkt: &mut Incoming<'_>, protocol: Option<u16>, summed: IpSummed) {
-    let meta = pkt.meta_mut();
-    if let Some(p) = protocol {
-        meta.protocol = p;
-    }
-    meta.ip_summed = summed;
 }
 
 /// Completes a held packet and queues it (`gro_complete` → `gro_normal_one`).
@@ -828,7 +856,8 @@ mod tests {
             batch: &batch,
             row: 1,
             data: batch.packet(1).unwrap(),
-            meta: SkbMeta::default(),
+            tstamp: 0,
+            settled: Settled::default(),
         };
         let skb = Incoming::Skb(Skb::from_batch(&batch, 1).unwrap());
         let mut a = Skb::from_shared(Bytes::from_vec(vec![0u8; 4])).unwrap();
