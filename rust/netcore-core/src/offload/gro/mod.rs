@@ -184,6 +184,42 @@ pub(crate) struct Held {
     pub fixedid: [bool; 2],
     /// TCP FIN and PSH of merged segments, set at completion (`tcp_flag_word(th2) |= …`).
     pub tcp_or: u8,
+    /// A copy of the first bytes of its linear data (its headers, read by every segment of
+    /// the flow), which reaching the skb's shared memory would cost a call each time.
+    head: HeadCopy,
+}
+
+/// Bytes of a held packet's headers kept in [`Held`]: Ethernet, a VLAN tag, IPv6 and TCP
+/// with the largest options fit.
+const HEAD_COPY: usize = 128;
+
+/// The first bytes of a packet's linear data.
+struct HeadCopy {
+    bytes: [u8; HEAD_COPY],
+    len: u8,
+}
+
+impl HeadCopy {
+    fn of(data: &[u8]) -> Self {
+        let mut bytes = [0; HEAD_COPY];
+        let len = data.len().min(HEAD_COPY);
+        bytes[..len].copy_from_slice(&data[..len]);
+        HeadCopy {
+            bytes,
+            len: len as u8,
+        }
+    }
+
+    /// The copy when it holds the first `needed` bytes of `skb`'s linear data (which it was
+    /// taken from), else that data.
+    fn or_data<'a>(&'a self, skb: &'a Skb, needed: usize) -> &'a [u8] {
+        let copied = usize::from(self.len);
+        if needed <= copied {
+            &self.bytes[..copied]
+        } else {
+            skb.data()
+        }
+    }
 }
 
 /// What the IP rules read of a held packet: its layers, its linear data (looked up once per
@@ -196,12 +232,36 @@ pub(crate) struct HeldHeaders<'a> {
 }
 
 impl Held {
+    /// Holds `skb`, whose headers are `lay`.
+    fn new(skb: Skb, lay: Layers, hash: u32, vlan: Option<VlanTag>) -> Self {
+        let head = HeadCopy::of(skb.data());
+        Held {
+            age: skb.meta.tstamp,
+            mss: lay.gso_size.map_or(lay.gro_len, usize::from),
+            count: lay.count,
+            skb,
+            lay,
+            hash,
+            vlan,
+            fixedid: [false; 2],
+            tcp_or: 0,
+            head,
+        }
+    }
+
+    /// Its linear data as far as the segments of its flow compare it: all of its headers
+    /// (from the copy when they fit in it; the copy is taken when the packet is held, and
+    /// nothing changes a held packet's linear data until it is completed).
+    pub fn data(&self) -> &[u8] {
+        self.head.or_data(&self.skb, self.lay.payload_off)
+    }
+
     /// Its headers as the IP rules read them, and its IPv4 fixed-ID record to update.
     pub fn headers(&mut self) -> (HeldHeaders<'_>, &mut [bool; 2]) {
         (
             HeldHeaders {
                 lay: &self.lay,
-                data: self.skb.data(),
+                data: self.head.or_data(&self.skb, self.lay.payload_off),
                 count: self.count,
             },
             &mut self.fixedid,
@@ -615,7 +675,7 @@ impl Gro {
         // gro_list_prepare and the handlers' same-flow checks; the newest held packet first,
         // as the kernel's list has it.
         let found = bucket.iter().rposition(|p| {
-            p.hash == hash && p.vlan == vlan && same_flow(&p.lay, p.skb.data(), &lay, d)
+            p.hash == hash && p.vlan == vlan && same_flow(&p.lay, p.data(), &lay, d)
         });
         let seg = Seg {
             pkt: &pkt,
@@ -652,20 +712,8 @@ impl Gro {
             self.stats.evicted += 1;
             deliver(oldest, &mut self.rx, &mut self.stats);
         }
-        let mss = lay.gso_size.map_or(lay.gro_len, usize::from);
-        let age = skb.meta.tstamp;
         let bucket = &mut self.buckets[b];
-        bucket.push(Held {
-            skb,
-            lay,
-            hash,
-            vlan,
-            age,
-            count: lay.count,
-            mss,
-            fixedid: [false; 2],
-            tcp_or: 0,
-        });
+        bucket.push(Held::new(skb, lay, hash, vlan));
         self.stats.held += 1;
         GroResult::Held
     }
@@ -869,6 +917,19 @@ mod tests {
         let held = row.into_skb(true).unwrap();
         assert_eq!(held.network_offset(), Some(0));
         assert_eq!(held.data(), &frames[1][..]);
+    }
+
+    #[test]
+    fn a_held_packet_reads_its_headers_from_the_copy_only_when_they_fit() {
+        let data: Vec<u8> = (0..200u8).collect();
+        let skb = Skb::from_shared(Bytes::from_vec(data.clone())).unwrap();
+        let head = HeadCopy::of(skb.data());
+        assert_eq!(head.or_data(&skb, 54), &data[..HEAD_COPY]);
+        assert_eq!(head.or_data(&skb, HEAD_COPY), &data[..HEAD_COPY]);
+        assert_eq!(head.or_data(&skb, HEAD_COPY + 1), &data[..]);
+        let short = Skb::from_shared(Bytes::from_vec(data[..40].to_vec())).unwrap();
+        let head = HeadCopy::of(short.data());
+        assert_eq!(head.or_data(&short, 40), &data[..40]);
     }
 
     #[test]
