@@ -344,7 +344,7 @@ enum AfterUdp {
     Inner(u16, usize),
 }
 
-impl<'a> Walk<'a, '_> {
+impl Walk<'_, '_> {
     fn run(&mut self, mut et: u16, mut off: usize) -> Option<()> {
         loop {
             match et {
@@ -364,14 +364,14 @@ impl<'a> Walk<'a, '_> {
                 }
                 ETH_P_IP => {
                     let (l4, proto) = self.inet(off)?;
-                    match self.transport(proto, l4)? {
+                    match self.transport(proto, off, l4)? {
                         AfterUdp::Segment => return Some(()),
                         AfterUdp::Inner(e, o) => (et, off) = (e, o),
                     }
                 }
                 ETH_P_IPV6 => {
                     let (l4, proto) = self.ipv6(off)?;
-                    match self.transport(proto, l4)? {
+                    match self.transport(proto, off, l4)? {
                         AfterUdp::Segment => return Some(()),
                         AfterUdp::Inner(e, o) => (et, off) = (e, o),
                     }
@@ -436,13 +436,14 @@ impl<'a> Walk<'a, '_> {
         Some((end, proto))
     }
 
-    fn transport(&mut self, proto: u8, off: usize) -> Option<AfterUdp> {
+    /// The handler of transport protocol `proto` at `off`, behind the IP header at `ip`.
+    fn transport(&mut self, proto: u8, ip: usize, off: usize) -> Option<AfterUdp> {
         match proto {
             IPPROTO_TCP => {
-                self.tcp(off)?;
+                self.tcp(ip, off)?;
                 Some(AfterUdp::Segment)
             }
-            IPPROTO_UDP => self.udp(off),
+            IPPROTO_UDP => self.udp(ip, off),
             IPPROTO_GRE => self.gre(off),
             // ipip_gro_receive and its IPv6 twins: one level of tunnel only, then the inner
             // IP handler.
@@ -500,20 +501,11 @@ impl<'a> Walk<'a, '_> {
         Some(AfterUdp::Inner(proto, off + hlen))
     }
 
-    /// The network header in front of the transport header being parsed.
-    fn ip_bytes(&self) -> &'a [u8] {
-        let d = self.d;
-        self.lay
-            .net_hdr(usize::from(self.lay.encap))
-            .and_then(|h| d.get(h.off()..))
-            .unwrap_or_default()
-    }
-
     /// `tcp4_gro_receive` / `tcp6_gro_receive` up to `tcp_gro_receive`.
-    fn tcp(&mut self, off: usize) -> Option<()> {
+    fn tcp(&mut self, ip: usize, off: usize) -> Option<()> {
         // "Don't bother verifying checksum if we're going to flush anyway."
         if !self.lay.flush {
-            let (skb, ip, total) = (self.skb, self.ip_bytes(), self.total);
+            let (skb, ip, total) = (self.skb, self.d.get(ip..).unwrap_or_default(), self.total);
             if !self
                 .cb
                 .validate(false, 1, || verify_l4(skb, ip, IPPROTO_TCP, off, total))
@@ -534,13 +526,13 @@ impl<'a> Walk<'a, '_> {
     }
 
     /// `udp4_gro_receive` / `udp6_gro_receive` and `udp_gro_receive`.
-    fn udp(&mut self, off: usize) -> Option<AfterUdp> {
+    fn udp(&mut self, ip: usize, off: usize) -> Option<AfterUdp> {
         let uh = self.d.get(off..off + 8)?;
         let check = u16::from_be_bytes([uh[6], uh[7]]);
         let dport = u16::from_be_bytes([uh[2], uh[3]]);
         let ulen = usize::from(u16::from_be_bytes([uh[4], uh[5]]));
         if !self.lay.flush {
-            let (skb, ip, total) = (self.skb, self.ip_bytes(), self.total);
+            let (skb, ip, total) = (self.skb, self.d.get(ip..).unwrap_or_default(), self.total);
             if !self
                 .cb
                 .validate(true, check, || verify_l4(skb, ip, IPPROTO_UDP, off, total))
