@@ -103,7 +103,7 @@ impl fmt::Debug for Frag {
 
 /// A slot of a [`FragList`]: a fragment whose reference count the list drops by hand (a
 /// fragment leaning on the list's anchor owns none).
-pub(crate) type FragSlot = ManuallyDrop<Frag>;
+type FragSlot = ManuallyDrop<Frag>;
 
 /// Entries of a [`FragList`] that may lean on its anchor (one bit each in `leaning`).
 const LEANING_MAX: usize = u64::BITS as usize;
@@ -178,7 +178,7 @@ impl FragList {
     #[inline]
     fn push_slot(&mut self, slot: FragSlot) {
         if self.v.capacity() == 0 {
-            self.v = pool::take_frag_vec();
+            self.v = into_slots(pool::take_frag_vec());
         }
         self.v.push(slot);
     }
@@ -262,9 +262,20 @@ impl Drop for FragList {
     fn drop(&mut self) {
         if self.v.capacity() != 0 {
             self.clear();
-            pool::give_frag_vec(std::mem::take(&mut self.v));
+            pool::give_frag_vec(from_slots(std::mem::take(&mut self.v)));
         }
     }
+}
+
+/// A pooled vector as list slots (an in-place conversion: same layout, capacity kept).
+fn into_slots(v: Vec<Frag>) -> Vec<FragSlot> {
+    v.into_iter().map(ManuallyDrop::new).collect()
+}
+
+/// A list's vector back for the pool, emptied first: its entries are the list's to drop.
+fn from_slots(mut v: Vec<FragSlot>) -> Vec<Frag> {
+    v.clear();
+    v.into_iter().map(ManuallyDrop::into_inner).collect()
 }
 
 #[cfg(test)]
@@ -328,6 +339,14 @@ mod tests {
         drop(l);
         drop(cloned);
         assert_eq!(counted(), 3);
+    }
+
+    #[test]
+    fn pooled_vectors_keep_their_capacity_as_slots() {
+        let v: Vec<Frag> = Vec::with_capacity(INITIAL_FRAGS);
+        let slots = into_slots(v);
+        assert!(slots.capacity() >= INITIAL_FRAGS);
+        assert!(from_slots(slots).capacity() >= INITIAL_FRAGS);
     }
 
     #[test]

@@ -15,7 +15,7 @@
 use std::cell::RefCell;
 
 use super::DEFAULT_HEADROOM;
-use super::frag::{FragSlot, INITIAL_FRAGS};
+use super::frag::{Frag, INITIAL_FRAGS};
 
 /// Sizes and bounds of a [`BufferPool`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +70,7 @@ pub struct PoolStats {
 pub struct BufferPool {
     config: PoolConfig,
     free: Vec<Vec<u8>>,
-    free_frags: Vec<Vec<FragSlot>>,
+    free_frags: Vec<Vec<Frag>>,
     stats: PoolStats,
 }
 
@@ -132,7 +132,7 @@ impl BufferPool {
     }
 
     /// An empty fragment-list vector with room for the kernel's 17 fragments.
-    pub fn take_frags(&mut self) -> Vec<FragSlot> {
+    pub fn take_frags(&mut self) -> Vec<Frag> {
         if let Some(v) = self.free_frags.pop() {
             self.stats.frag_lists_reused += 1;
             return v;
@@ -142,7 +142,7 @@ impl BufferPool {
     }
 
     /// Gives a fragment-list vector back (cleared here if it was not).
-    pub fn give_frags(&mut self, mut v: Vec<FragSlot>) {
+    pub fn give_frags(&mut self, mut v: Vec<Frag>) {
         v.clear();
         if v.capacity() != 0 && self.free_frags.len() < self.config.max_frag_lists {
             self.free_frags.push(v);
@@ -195,11 +195,11 @@ pub(crate) fn local_headroom() -> usize {
     with_local(|p| p.config.headroom).unwrap_or(DEFAULT_HEADROOM)
 }
 
-pub(crate) fn take_frag_vec() -> Vec<FragSlot> {
+pub(crate) fn take_frag_vec() -> Vec<Frag> {
     with_local(BufferPool::take_frags).unwrap_or_else(|| Vec::with_capacity(INITIAL_FRAGS))
 }
 
-pub(crate) fn give_frag_vec(v: Vec<FragSlot>) {
+pub(crate) fn give_frag_vec(v: Vec<Frag>) {
     // When the pool is unreachable the vector is simply freed.
     let mut v = Some(v);
     with_local(|p| {
