@@ -587,9 +587,7 @@ impl Skb {
             keep += 1;
         }
         self.frags.truncate(keep);
-        if let Some(last) = self.frags.last_mut() {
-            last.truncate(last_len);
-        }
+        self.frags.truncate_last(last_len);
         self.frags_len = (len - linear) as u32;
     }
 
@@ -601,17 +599,45 @@ impl Skb {
         if frag.is_empty() {
             return Ok(());
         }
-        if self.frags.len() >= MAX_FRAGS {
-            return Err(SkbError::TooManyFrags);
-        }
-        let frags_len = u32::try_from(frag.len())
-            .ok()
-            .and_then(|l| self.frags_len.checked_add(l))
-            .filter(|&f| (self.tail - self.data).checked_add(f).is_some())
-            .ok_or(SkbError::TooLong)?;
+        let frags_len = self.frags_len_with(frag.len())?;
         self.frags.push(frag);
         self.frags_len = frags_len;
         Ok(())
+    }
+
+    /// Appends the window `[off, off + len)` of `bytes` as a fragment, as
+    /// [`Skb::add_frag`] of [`Frag::window`] does, but without taking a reference count when
+    /// the previous windows chained to this packet came from the same memory: they share one
+    /// (GRO chains dozens of segments of one capture per packet). Empty windows are ignored.
+    #[inline]
+    pub fn add_window(&mut self, bytes: &Bytes, off: usize, len: usize) -> Result<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        if off.checked_add(len).is_none_or(|end| end > bytes.len()) {
+            return Err(SkbError::NoData {
+                needed: off.saturating_add(len),
+                available: bytes.len(),
+            });
+        }
+        let frags_len = self.frags_len_with(len)?;
+        self.frags.push_window(bytes, off, len);
+        self.frags_len = frags_len;
+        Ok(())
+    }
+
+    /// The fragment length after adding `len` bytes more, if the list has room for one more
+    /// fragment and the packet stays under 4 GiB.
+    #[inline]
+    fn frags_len_with(&self, len: usize) -> Result<u32> {
+        if self.frags.len() >= MAX_FRAGS {
+            return Err(SkbError::TooManyFrags);
+        }
+        u32::try_from(len)
+            .ok()
+            .and_then(|l| self.frags_len.checked_add(l))
+            .filter(|&f| (self.tail - self.data).checked_add(f).is_some())
+            .ok_or(SkbError::TooLong)
     }
 
     /// The linear data as a fragment sharing this packet's memory, for chaining it to another
@@ -684,9 +710,7 @@ impl Skb {
             }
         }
         self.frags.remove_front(whole);
-        if let Some(first) = self.frags.first_mut() {
-            first.advance(partial);
-        }
+        self.frags.advance_first(partial);
         self.tail = tail as u32;
         self.frags_len -= k as u32;
         Ok(())

@@ -3,7 +3,7 @@
 //! found the held packet) and the length fields completion rewrites (`inet_gro_complete`,
 //! `ipv6_gro_complete`).
 
-use super::Held;
+use super::HeldHeaders;
 use super::parse::{Hdr, Kind, Layers};
 use crate::checksum;
 
@@ -26,16 +26,26 @@ pub(crate) fn put16(d: &mut [u8], at: usize, v: u16) {
 /// `gro_receive_network_flush`: the IP rules for every network header of the flow, the outer
 /// one (passed over for its ID when it has DF, "some GSO/TSO implementations do not correctly
 /// increment the IP ID for the outer hdrs") and, in a tunnel, the inner one. `d` is the new
-/// packet's data, `lay` its layers. Records in `p` whether the flow's IDs are fixed.
-pub(crate) fn network_flush(p: &mut Held, lay: &Layers, d: &[u8]) -> bool {
-    let n = if p.lay.encap { 2 } else { 1 };
+/// packet's data, `lay` its layers; `held` is the held packet's layers and data and
+/// `fixedid` its record of whether the flow's IDs are fixed, updated here.
+pub(crate) fn network_flush(
+    held: HeldHeaders<'_>,
+    fixedid: &mut [bool; 2],
+    lay: &Layers,
+    d: &[u8],
+) -> bool {
+    let HeldHeaders {
+        lay: play,
+        data: pd,
+        count,
+    } = held;
+    let n = if play.encap { 2 } else { 1 };
     let mut flush = false;
-    for i in 0..n {
-        let outer = i == 0 && p.lay.encap;
-        let (Some(h2), Some(h)) = (p.lay.net_hdr(i), lay.net_hdr(i)) else {
+    for (i, fixed) in fixedid.iter_mut().enumerate().take(n) {
+        let outer = i == 0 && play.encap;
+        let (Some(h2), Some(h)) = (play.net_hdr(i), lay.net_hdr(i)) else {
             return true;
         };
-        let pd = p.skb.data();
         let (Some(iph2), Some(iph)) = (
             pd.get(h2.off()..h2.off() + h2.len()),
             d.get(h.off()..h.off() + h.len()),
@@ -43,7 +53,7 @@ pub(crate) fn network_flush(p: &mut Held, lay: &Layers, d: &[u8]) -> bool {
             return true;
         };
         flush |= match h.kind {
-            Kind::Ipv4 => inet_gro_flush(iph, iph2, p.count, &mut p.fixedid[i], outer),
+            Kind::Ipv4 => inet_gro_flush(iph, iph2, count, fixed, outer),
             _ => ipv6_gro_flush(iph, iph2),
         };
     }

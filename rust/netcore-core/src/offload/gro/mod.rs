@@ -13,8 +13,9 @@
 //! [`Gro::receive`] (`napi_gro_receive` → `dev_gro_receive`) ends in one [`GroResult`]:
 //!
 //! - **merged** into the held packet of its flow (`GRO_MERGED_FREE`): its payload is chained
-//!   to the held packet as a fragment, without a copy ([`Skb::add_frag`] of a window of the
-//!   segment's memory, see [`Skb::data_frag`]);
+//!   to the held packet as a fragment, without a copy: a window of the segment's memory
+//!   ([`Skb::add_window`]), the held packet taking one reference on that memory for all the
+//!   segments it chains from it;
 //! - **held** as the head of a new flow (`GRO_HELD`);
 //! - **normal**: it goes up at once as it came (`GRO_NORMAL`), ahead of any held packet of
 //!   its flow, which stays held;
@@ -99,6 +100,8 @@ pub use frame::{FrameCsum, gro_frame};
 pub use parse::UdpTunnel;
 pub use udp::UDP_GRO_CNT_MAX;
 
+use std::sync::LazyLock;
+
 use self::cb::CsumCb;
 use self::parse::{Cfg, Kind, Layers, Pkt, same_flow};
 use crate::batch::{Batch, Bytes};
@@ -181,6 +184,89 @@ pub(crate) struct Held {
     pub fixedid: [bool; 2],
     /// TCP FIN and PSH of merged segments, set at completion (`tcp_flag_word(th2) |= …`).
     pub tcp_or: u8,
+    /// A copy of the first bytes of its linear data (its headers, read by every segment of
+    /// the flow), which reaching the skb's shared memory would cost a call each time.
+    head: HeadCopy,
+}
+
+/// Bytes of a held packet's headers kept in [`Held`]: Ethernet, a VLAN tag, IPv6 and TCP
+/// with the largest options fit.
+const HEAD_COPY: usize = 128;
+
+/// The first bytes of a packet's linear data.
+struct HeadCopy {
+    bytes: [u8; HEAD_COPY],
+    len: u8,
+}
+
+impl HeadCopy {
+    fn of(data: &[u8]) -> Self {
+        let mut bytes = [0; HEAD_COPY];
+        let len = data.len().min(HEAD_COPY);
+        bytes[..len].copy_from_slice(&data[..len]);
+        HeadCopy {
+            bytes,
+            len: len as u8,
+        }
+    }
+
+    /// The copy when it holds the first `needed` bytes of `skb`'s linear data (which it was
+    /// taken from), else that data.
+    fn or_data<'a>(&'a self, skb: &'a Skb, needed: usize) -> &'a [u8] {
+        let copied = usize::from(self.len);
+        if needed <= copied {
+            &self.bytes[..copied]
+        } else {
+            skb.data()
+        }
+    }
+}
+
+/// What the IP rules read of a held packet: its layers, its linear data (looked up once per
+/// segment) and its segment count.
+#[derive(Clone, Copy)]
+pub(crate) struct HeldHeaders<'a> {
+    pub lay: &'a Layers,
+    pub data: &'a [u8],
+    pub count: u16,
+}
+
+impl Held {
+    /// Holds `skb`, whose headers are `lay`.
+    fn new(skb: Skb, lay: Layers, hash: u32, vlan: Option<VlanTag>) -> Self {
+        let head = HeadCopy::of(skb.data());
+        Held {
+            age: skb.meta.tstamp,
+            mss: lay.gso_size.map_or(lay.gro_len, usize::from),
+            count: lay.count,
+            skb,
+            lay,
+            hash,
+            vlan,
+            fixedid: [false; 2],
+            tcp_or: 0,
+            head,
+        }
+    }
+
+    /// Its linear data as far as the segments of its flow compare it: all of its headers
+    /// (from the copy when they fit in it; the copy is taken when the packet is held, and
+    /// nothing changes a held packet's linear data until it is completed).
+    pub fn data(&self) -> &[u8] {
+        self.head.or_data(&self.skb, self.lay.payload_off)
+    }
+
+    /// Its headers as the IP rules read them, and its IPv4 fixed-ID record to update.
+    pub fn headers(&mut self) -> (HeldHeaders<'_>, &mut [bool; 2]) {
+        (
+            HeldHeaders {
+                lay: &self.lay,
+                data: self.head.or_data(&self.skb, self.lay.payload_off),
+                count: self.count,
+            },
+            &mut self.fixedid,
+        )
+    }
 }
 
 /// What the transport handler decided.
@@ -257,17 +343,39 @@ pub(crate) enum Incoming<'b> {
         row: usize,
         /// The row's bytes.
         data: &'b [u8],
-        /// Its metadata, as [`Skb::from_batch`] sets it and GRO updates it.
-        meta: SkbMeta,
+        /// Its timestamp (the rest of its metadata is [`Skb::from_batch`]'s default).
+        tstamp: i64,
+        /// What GRO learnt of it, written to its metadata if it becomes an [`Skb`].
+        settled: Settled,
     },
 }
 
+/// What GRO writes into a packet's metadata: the protocol `eth_type_trans` read (`None`:
+/// left as it is) and the checksum state after GRO's verifications.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Settled {
+    protocol: Option<u16>,
+    summed: IpSummed,
+}
+
+impl Settled {
+    fn apply(self, meta: &mut SkbMeta) {
+        if let Some(p) = self.protocol {
+            meta.protocol = p;
+        }
+        meta.ip_summed = self.summed;
+    }
+}
+
+/// The metadata of a capture row as the header walk sees it: a fresh packet's.
+static ROW_META: LazyLock<SkbMeta> = LazyLock::new(SkbMeta::default);
+
 impl Incoming<'_> {
-    /// Linear bytes.
-    fn data(&self) -> &[u8] {
+    /// Bytes in the linear part (`skb_headlen`), without resolving them.
+    fn linear_len(&self) -> usize {
         match self {
-            Incoming::Skb(skb) => skb.data(),
-            Incoming::Row { data, .. } => data,
+            Incoming::Skb(skb) => skb.linear_len(),
+            Incoming::Row { data, .. } => data.len(),
         }
     }
 
@@ -279,17 +387,24 @@ impl Incoming<'_> {
         }
     }
 
-    fn meta(&self) -> &SkbMeta {
+    /// What `dev_gro_receive` reads of its metadata: timestamp, receive hash, out-of-band
+    /// VLAN tag and checksum state (a row has no hash, tag or checksum verdict).
+    fn rx_meta(&self) -> (i64, u32, Option<VlanTag>, IpSummed) {
         match self {
-            Incoming::Skb(skb) => &skb.meta,
-            Incoming::Row { meta, .. } => meta,
+            Incoming::Skb(skb) => {
+                let m = &skb.meta;
+                (m.tstamp, m.hash, m.vlan, m.ip_summed)
+            }
+            Incoming::Row { tstamp, .. } => (*tstamp, 0, None, IpSummed::None),
         }
     }
 
-    fn meta_mut(&mut self) -> &mut SkbMeta {
+    /// Records what GRO learnt of it (written to an skb's metadata at once).
+    fn settle(&mut self, protocol: Option<u16>, summed: IpSummed) {
+        let s = Settled { protocol, summed };
         match self {
-            Incoming::Skb(skb) => &mut skb.meta,
-            Incoming::Row { meta, .. } => meta,
+            Incoming::Skb(skb) => s.apply(&mut skb.meta),
+            Incoming::Row { settled, .. } => *settled = s,
         }
     }
 
@@ -297,10 +412,10 @@ impl Incoming<'_> {
     fn view(&self) -> Pkt<'_> {
         match self {
             Incoming::Skb(skb) => Pkt::of(skb),
-            Incoming::Row { data, meta, .. } => Pkt {
+            Incoming::Row { data, .. } => Pkt {
                 data,
                 frags: &[],
-                meta,
+                meta: &ROW_META,
             },
         }
     }
@@ -312,10 +427,13 @@ impl Incoming<'_> {
         match self {
             Incoming::Skb(skb) => Some(skb),
             Incoming::Row {
-                batch, row, meta, ..
+                batch,
+                row,
+                settled,
+                ..
             } => {
                 let mut skb = Skb::from_batch(batch, row)?;
-                skb.meta = meta;
+                settled.apply(&mut skb.meta);
                 if raw {
                     let _ = skb.set_network_header(0);
                 }
@@ -324,27 +442,36 @@ impl Incoming<'_> {
         }
     }
 
-    /// Its bytes from `from` to the end of its linear part, as a fragment sharing its memory
-    /// (a packet in an owned buffer, which cannot be shared, is copied once).
-    fn linear_frag(&self, from: usize) -> Option<Frag> {
+    /// Where its bytes from `from` to the end of its linear part lie in shared memory: the
+    /// memory, their offset there and their length. `None` for a packet in an owned buffer
+    /// or one already carrying fragments.
+    fn linear_window(&self, from: usize) -> Option<(&Bytes, usize, usize)> {
+        let len = self.linear_len().checked_sub(from)?;
         match self {
-            Incoming::Skb(skb) => match skb.data_frag() {
-                Some(mut f) => {
-                    f.advance(from);
-                    Some(f)
-                }
-                None => Some(Frag::new(Bytes::from_vec(skb.data().get(from..)?.to_vec()))),
-            },
-            Incoming::Row {
-                batch, row, data, ..
-            } => {
-                let start = usize::try_from(*batch.offset.get(*row)?).ok()?;
-                Frag::window(
-                    batch.data.clone(),
-                    start + from,
-                    data.len().checked_sub(from)?,
-                )
+            Incoming::Skb(skb) => {
+                let (bytes, base) = skb.shared_memory()?;
+                Some((bytes, base + skb.headroom() + from, len))
             }
+            Incoming::Row { batch, row, .. } => {
+                let start = usize::try_from(*batch.offset.get(*row)?).ok()?;
+                Some((&batch.data, start + from, len))
+            }
+        }
+    }
+
+    /// Its bytes from `from` to the end of its linear part, as a fragment of their own: a
+    /// window of its memory, or a copy for a packet in an owned buffer, which cannot be
+    /// shared.
+    fn linear_frag(&self, from: usize) -> Option<Frag> {
+        let Incoming::Skb(skb) = self else {
+            return None;
+        };
+        match skb.data_frag() {
+            Some(mut f) => {
+                f.advance(from);
+                Some(f)
+            }
+            None => Some(Frag::new(Bytes::from_vec(skb.data().get(from..)?.to_vec()))),
         }
     }
 
@@ -360,16 +487,20 @@ impl Incoming<'_> {
 /// memory (no copy) and `src`'s own fragments. False, with `dst` unchanged, when the fragment
 /// list would overflow.
 fn add_payload(dst: &mut Skb, src: &Incoming<'_>, from: usize) -> bool {
-    let linear = src.data().len();
-    let head = usize::from(from < linear);
+    let head = usize::from(from < src.linear_len());
     if dst.nr_frags() + head + src.frags().len() > MAX_FRAGS {
         return false;
     }
     if head == 1 {
-        let Some(frag) = src.linear_frag(from) else {
-            return false;
+        // A window of shared memory leans on the reference `dst` already holds on it (one
+        // per held packet, not one per segment); anything else becomes a fragment of its own.
+        let added = match src.linear_window(from) {
+            Some((bytes, off, len)) => dst.add_window(bytes, off, len).is_ok(),
+            None => src
+                .linear_frag(from)
+                .is_some_and(|f| dst.add_frag(f).is_ok()),
         };
-        if dst.add_frag(frag).is_err() {
+        if !added {
             return false;
         }
     }
@@ -483,17 +614,21 @@ impl Gro {
     /// end of the batch. A row merged into a held packet never becomes an [`Skb`]: its
     /// payload is chained straight from the batch memory.
     pub fn receive_row(&mut self, batch: &Batch, row: usize) -> Option<GroResult> {
-        let data = batch.packet(row)?;
-        let meta = SkbMeta {
-            tstamp: batch.ts.get(row).copied().unwrap_or_default(),
-            iif: batch.ifindex.get(row).copied().unwrap_or_default(),
-            ..SkbMeta::default()
-        };
+        self.receive_row_in(batch, batch.data.as_slice(), row)
+    }
+
+    /// [`Gro::receive_row`] with the batch memory `mem` already resolved (once per poll).
+    fn receive_row_in(&mut self, batch: &Batch, mem: &[u8], row: usize) -> Option<GroResult> {
+        let start = usize::try_from(*batch.offset.get(row)?).ok()?;
+        let len = *batch.caplen.get(row)? as usize;
+        let data = mem.get(start..start.checked_add(len)?)?;
+        let tstamp = batch.ts.get(row).copied().unwrap_or_default();
         let pkt = Incoming::Row {
             batch,
             row,
             data,
-            meta,
+            tstamp,
+            settled: Settled::default(),
         };
         let lt = LinkType(batch.linktype.get(row).copied().unwrap_or_default());
         Some(match lt {
@@ -501,7 +636,7 @@ impl Gro {
             LinkType::RAW | LinkType::IPV4 | LinkType::IPV6 => self.receive_from(pkt, true),
             _ => {
                 self.stats.received += 1;
-                self.now = self.now.max(meta.tstamp);
+                self.now = self.now.max(tstamp);
                 self.normal_from(pkt, false)
             }
         })
@@ -511,15 +646,17 @@ impl Gro {
     /// header (a device without a link-layer header).
     fn receive_from(&mut self, mut pkt: Incoming<'_>, raw: bool) -> GroResult {
         self.stats.received += 1;
-        let meta = pkt.meta();
-        let (tstamp, hash, vlan) = (meta.tstamp, meta.hash, meta.vlan);
-        let mut cb = CsumCb::new(meta.ip_summed);
+        let (tstamp, hash, vlan, summed) = pkt.rx_meta();
+        let mut cb = CsumCb::new(summed);
         self.now = self.now.max(tstamp);
         // What GRO sets in the metadata (`skb->protocol`, `ip_summed`) is written only to a
         // packet that goes up or is held: a merged row never needs it.
-        let protocol = if raw { None } else { eth_protocol(pkt.data()) };
+        // The linear bytes, resolved once (an skb's shared memory takes a call to reach).
+        let view = pkt.view();
+        let d = view.data;
+        let protocol = if raw { None } else { eth_protocol(d) };
         if !self.features.gro {
-            settle(&mut pkt, protocol, cb.summed);
+            pkt.settle(protocol, cb.summed);
             return self.normal_from(pkt, raw);
         }
         let cfg = Cfg {
@@ -528,18 +665,17 @@ impl Gro {
         };
         // Parsed in place: `Layers` is too big to move around per packet.
         let mut lay = Layers::EMPTY;
-        let parsed = parse::parse(&pkt.view(), raw, cfg, &mut cb, &mut lay);
+        let parsed = parse::parse(&view, raw, cfg, &mut cb, &mut lay);
         if parsed.is_none() {
-            settle(&mut pkt, protocol, cb.summed);
+            pkt.settle(protocol, cb.summed);
             return self.normal_from(pkt, raw);
         }
         let b = hash as usize & (GRO_HASH_BUCKETS - 1);
         let bucket = &mut self.buckets[b];
         // gro_list_prepare and the handlers' same-flow checks; the newest held packet first,
         // as the kernel's list has it.
-        let d = pkt.data();
         let found = bucket.iter().rposition(|p| {
-            p.hash == hash && p.vlan == vlan && same_flow(&p.lay, p.skb.data(), &lay, d)
+            p.hash == hash && p.vlan == vlan && same_flow(&p.lay, p.data(), &lay, d)
         });
         let seg = Seg {
             pkt: &pkt,
@@ -563,7 +699,7 @@ impl Gro {
             self.stats.merged += 1;
             return GroResult::Merged;
         }
-        settle(&mut pkt, protocol, cb.summed);
+        pkt.settle(protocol, cb.summed);
         if lay.flush {
             return self.normal_from(pkt, raw);
         }
@@ -576,20 +712,8 @@ impl Gro {
             self.stats.evicted += 1;
             deliver(oldest, &mut self.rx, &mut self.stats);
         }
-        let mss = lay.gso_size.map_or(lay.gro_len, usize::from);
-        let age = skb.meta.tstamp;
         let bucket = &mut self.buckets[b];
-        bucket.push(Held {
-            skb,
-            lay,
-            hash,
-            vlan,
-            age,
-            count: lay.count,
-            mss,
-            fixedid: [false; 2],
-            tcp_or: 0,
-        });
+        bucket.push(Held::new(skb, lay, hash, vlan));
         self.stats.held += 1;
         GroResult::Held
     }
@@ -665,8 +789,9 @@ impl Gro {
     /// [`Gro::receive_row`]); advances `*row`.
     pub fn napi_poll_batch(&mut self, batch: &Batch, row: &mut usize, out: &mut Vec<Skb>) -> usize {
         let budget = self.params.budget.max(1);
+        let mem = batch.data.as_slice();
         let mut work = 0;
-        while work < budget && self.receive_row(batch, *row).is_some() {
+        while work < budget && self.receive_row_in(batch, mem, *row).is_some() {
             *row += 1;
             work += 1;
         }
@@ -716,16 +841,6 @@ fn eth_protocol(d: &[u8]) -> Option<u16> {
     } else {
         0x0004
     })
-}
-
-/// Writes what GRO learnt of a packet into its metadata: the protocol `eth_type_trans` read
-/// (`None`: left as it is) and the checksum state after GRO's verifications.
-fn settle(pkt: &mut Incoming<'_>, protocol: Option<u16>, summed: IpSummed) {
-    let meta = pkt.meta_mut();
-    if let Some(p) = protocol {
-        meta.protocol = p;
-    }
-    meta.ip_summed = summed;
 }
 
 /// Completes a held packet and queues it (`gro_complete` → `gro_normal_one`).
@@ -789,7 +904,8 @@ mod tests {
             batch: &batch,
             row: 1,
             data: batch.packet(1).unwrap(),
-            meta: SkbMeta::default(),
+            tstamp: 0,
+            settled: Settled::default(),
         };
         let skb = Incoming::Skb(Skb::from_batch(&batch, 1).unwrap());
         let mut a = Skb::from_shared(Bytes::from_vec(vec![0u8; 4])).unwrap();
@@ -801,6 +917,19 @@ mod tests {
         let held = row.into_skb(true).unwrap();
         assert_eq!(held.network_offset(), Some(0));
         assert_eq!(held.data(), &frames[1][..]);
+    }
+
+    #[test]
+    fn a_held_packet_reads_its_headers_from_the_copy_only_when_they_fit() {
+        let data: Vec<u8> = (0..200u8).collect();
+        let skb = Skb::from_shared(Bytes::from_vec(data.clone())).unwrap();
+        let head = HeadCopy::of(skb.data());
+        assert_eq!(head.or_data(&skb, 54), &data[..HEAD_COPY]);
+        assert_eq!(head.or_data(&skb, HEAD_COPY), &data[..HEAD_COPY]);
+        assert_eq!(head.or_data(&skb, HEAD_COPY + 1), &data[..]);
+        let short = Skb::from_shared(Bytes::from_vec(data[..40].to_vec())).unwrap();
+        let head = HeadCopy::of(short.data());
+        assert_eq!(head.or_data(&short, 40), &data[..40]);
     }
 
     #[test]

@@ -344,7 +344,7 @@ enum AfterUdp {
     Inner(u16, usize),
 }
 
-impl<'a> Walk<'a, '_> {
+impl Walk<'_, '_> {
     fn run(&mut self, mut et: u16, mut off: usize) -> Option<()> {
         loop {
             match et {
@@ -364,14 +364,14 @@ impl<'a> Walk<'a, '_> {
                 }
                 ETH_P_IP => {
                     let (l4, proto) = self.inet(off)?;
-                    match self.transport(proto, l4)? {
+                    match self.transport(proto, off, l4)? {
                         AfterUdp::Segment => return Some(()),
                         AfterUdp::Inner(e, o) => (et, off) = (e, o),
                     }
                 }
                 ETH_P_IPV6 => {
                     let (l4, proto) = self.ipv6(off)?;
-                    match self.transport(proto, l4)? {
+                    match self.transport(proto, off, l4)? {
                         AfterUdp::Segment => return Some(()),
                         AfterUdp::Inner(e, o) => (et, off) = (e, o),
                     }
@@ -436,13 +436,14 @@ impl<'a> Walk<'a, '_> {
         Some((end, proto))
     }
 
-    fn transport(&mut self, proto: u8, off: usize) -> Option<AfterUdp> {
+    /// The handler of transport protocol `proto` at `off`, behind the IP header at `ip`.
+    fn transport(&mut self, proto: u8, ip: usize, off: usize) -> Option<AfterUdp> {
         match proto {
             IPPROTO_TCP => {
-                self.tcp(off)?;
+                self.tcp(ip, off)?;
                 Some(AfterUdp::Segment)
             }
-            IPPROTO_UDP => self.udp(off),
+            IPPROTO_UDP => self.udp(ip, off),
             IPPROTO_GRE => self.gre(off),
             // ipip_gro_receive and its IPv6 twins: one level of tunnel only, then the inner
             // IP handler.
@@ -500,20 +501,11 @@ impl<'a> Walk<'a, '_> {
         Some(AfterUdp::Inner(proto, off + hlen))
     }
 
-    /// The network header in front of the transport header being parsed.
-    fn ip_bytes(&self) -> &'a [u8] {
-        let d = self.d;
-        self.lay
-            .net_hdr(usize::from(self.lay.encap))
-            .and_then(|h| d.get(h.off()..))
-            .unwrap_or_default()
-    }
-
     /// `tcp4_gro_receive` / `tcp6_gro_receive` up to `tcp_gro_receive`.
-    fn tcp(&mut self, off: usize) -> Option<()> {
+    fn tcp(&mut self, ip: usize, off: usize) -> Option<()> {
         // "Don't bother verifying checksum if we're going to flush anyway."
         if !self.lay.flush {
-            let (skb, ip, total) = (self.skb, self.ip_bytes(), self.total);
+            let (skb, ip, total) = (self.skb, self.d.get(ip..).unwrap_or_default(), self.total);
             if !self
                 .cb
                 .validate(false, 1, || verify_l4(skb, ip, IPPROTO_TCP, off, total))
@@ -534,13 +526,13 @@ impl<'a> Walk<'a, '_> {
     }
 
     /// `udp4_gro_receive` / `udp6_gro_receive` and `udp_gro_receive`.
-    fn udp(&mut self, off: usize) -> Option<AfterUdp> {
+    fn udp(&mut self, ip: usize, off: usize) -> Option<AfterUdp> {
         let uh = self.d.get(off..off + 8)?;
         let check = u16::from_be_bytes([uh[6], uh[7]]);
         let dport = u16::from_be_bytes([uh[2], uh[3]]);
         let ulen = usize::from(u16::from_be_bytes([uh[4], uh[5]]));
         if !self.lay.flush {
-            let (skb, ip, total) = (self.skb, self.ip_bytes(), self.total);
+            let (skb, ip, total) = (self.skb, self.d.get(ip..).unwrap_or_default(), self.total);
             if !self
                 .cb
                 .validate(true, check, || verify_l4(skb, ip, IPPROTO_UDP, off, total))
@@ -662,8 +654,8 @@ pub(crate) fn same_flow(a: &Layers, ad: &[u8], b: &Layers, bd: &[u8]) -> bool {
             return false;
         };
         match x.kind {
-            Kind::Mac | Kind::Eth | Kind::Vlan | Kind::Vxlan | Kind::Geneve => hp == hq,
-            Kind::Ipv4 => hp[9] == hq[9] && hp[12..20] == hq[12..20],
+            Kind::Mac | Kind::Eth | Kind::Vlan | Kind::Vxlan | Kind::Geneve => bytes_eq(hp, hq),
+            Kind::Ipv4 => hp[9] == hq[9] && bytes_eq(&hp[12..20], &hq[12..20]),
             Kind::Ipv6 => {
                 let word = |s: &[u8]| u32::from_be_bytes([s[0], s[1], s[2], s[3]]);
                 (word(hp) ^ word(hq)) & 0xf00f_ffff == 0 && hp[6] == hq[6] && hp[8..] == hq[8..]
@@ -680,10 +672,45 @@ pub(crate) fn same_flow(a: &Layers, ad: &[u8], b: &Layers, bd: &[u8]) -> bool {
     })
 }
 
+/// Whether two byte strings are equal, comparing headers of up to 16 bytes (the common
+/// case: Ethernet, VLAN, addresses, TCP options) with two overlapping word loads each instead
+/// of a call to `memcmp`.
+#[inline]
+pub(crate) fn bytes_eq(a: &[u8], b: &[u8]) -> bool {
+    fn word(s: &[u8], at: usize) -> u64 {
+        s.get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map_or(0, u64::from_ne_bytes)
+    }
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    match n {
+        0 => true,
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::batch::Bytes;
+
+    #[test]
+    fn bytes_eq_sees_every_byte() {
+        let a: Vec<u8> = (0u8..40).collect();
+        for n in 0..40 {
+            assert!(bytes_eq(&a[..n], &a[..n]));
+            assert!(!bytes_eq(&a[..n], &a[..=n]));
+            for i in 0..n {
+                let mut b = a[..n].to_vec();
+                b[i] ^= 0x10;
+                assert!(!bytes_eq(&a[..n], &b), "len {n} byte {i}");
+            }
+        }
+    }
 
     fn skb(v: Vec<u8>) -> Skb {
         Skb::from_shared(Bytes::from_vec(v)).unwrap()

@@ -3,7 +3,7 @@
 //! `tcp_gro_complete`.
 
 use super::ip::{network_flush, put16};
-use super::parse::Hdr;
+use super::parse::{Hdr, bytes_eq};
 use super::{Held, Seg, Verdict};
 use crate::checksum;
 use crate::skb::GsoType;
@@ -57,22 +57,24 @@ pub(crate) fn gro_receive(p: Option<&mut Held>, seg: &Seg<'_>) -> Verdict {
     let mut mss = 1usize;
     let mut merged = false;
     if let Some(p) = p {
-        let mut flush = network_flush(p, lay, d);
-        let pd = p.skb.data();
-        let ph = p.lay.l4();
-        let th2 = pd.get(ph.off()..).unwrap_or_default();
+        let pmss = p.mss;
+        let held_len = p.skb.len() - p.lay.payload_off;
+        let (held, fixedid) = p.headers();
+        let th2 = held.data.get(held.lay.l4().off()..).unwrap_or_default();
+        let mut flush = network_flush(held, fixedid, lay, d);
         flush |= flags & CWR != 0;
         flush |= (flags ^ be32(th2, 12)) & !(CWR | FIN | PSH) != 0;
-        flush |= th.get(8..12) != th2.get(8..12);
+        flush |= be32(th, 8) != be32(th2, 8);
         // Options, compared over the new segment's header length (a different length
         // already shows in the flag word).
-        flush |= th.get(20..) != th2.get(20..h.len());
-        let pmss = p.mss;
+        flush |= match (th.get(20..), th2.get(20..h.len())) {
+            (Some(o), Some(o2)) => !bytes_eq(o, o2),
+            _ => true,
+        };
         flush |= match lay.gso_size {
             Some(g) => pmss != usize::from(g),
             None => len.wrapping_sub(1) >= pmss,
         };
-        let held_len = p.skb.len() - p.lay.payload_off;
         flush |= be32(th2, 4).wrapping_add(held_len as u32) != be32(th, 4);
         mss = pmss;
         if flush || !seg.gro_receive(p) {

@@ -50,9 +50,10 @@ pub(crate) fn gro_receive(p: Option<&mut Held>, seg: &Seg<'_>, summed: IpSummed)
             flush: true,
         };
     }
-    let flush = network_flush(p, lay, d);
+    let (held, fixedid) = p.headers();
+    let ulen2 = be16(held.data, held.lay.l4().off() + 4);
+    let flush = network_flush(held, fixedid, lay, d);
     let ulen = be16(d, lay.l4().off() + 4);
-    let ulen2 = be16(p.skb.data(), p.lay.l4().off() + 4);
     let mut pp = false;
     let mut merged = false;
     let mut failed = false;
