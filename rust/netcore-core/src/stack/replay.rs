@@ -177,6 +177,10 @@ impl<'s> Queue<'s> {
             else {
                 continue;
             };
+            // The batch was framed and hashed on whichever core steered it: ask for this
+            // packet's headers now, so that GRO's first look at them finds them in this
+            // core's cache rather than waiting on the other core's.
+            prefetch_headers(skb.data());
             let _ = skb.reset_mac_header();
             skb.meta.tstamp = batch.ts.get(row).copied().unwrap_or_default();
             skb.meta.iif = batch.ifindex.get(row).copied().unwrap_or_default();
@@ -614,6 +618,24 @@ impl Dispatcher<'_, '_> {
     }
 }
 
+/// Prefetches the first two cache lines of a frame (Ethernet, IP and transport headers).
+#[inline]
+fn prefetch_headers(frame: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for at in [0, 64] {
+        if at < frame.len() {
+            // SAFETY: `at < frame.len()`, so the address is inside the slice; a prefetch is
+            // only a hint and never faults.
+            unsafe {
+                use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
+                _mm_prefetch::<_MM_HINT_T0>(frame.as_ptr().add(at).cast::<i8>());
+            }
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = frame;
+}
+
 /// Runs `body` as a worker thread's whole life inside [`ExternalHooks::run_worker`].
 fn on_worker_thread<T: Send>(ext: &dyn ExternalHooks, body: impl FnOnce() -> T + Send) -> T {
     let mut body = Some(body);
@@ -662,6 +684,9 @@ fn not_received(early: &mut Report, steer: &mut Vec<Steer>) {
 /// Batches a worker may read ahead of the slowest queue in the shared-reader mode (bounds the
 /// memory held by batches not yet taken by every queue, as a ring's size does).
 const READ_AHEAD: u64 = 4;
+
+/// Waits (spins, then yields) a worker makes while another frames a batch, before it sleeps.
+const YIELD_ON_READER: u32 = 1 << 12;
 
 /// The capture, read by whichever worker is free.
 struct SharedInput<'r> {
@@ -799,7 +824,6 @@ fn shared_worker(
     run: &SharedRun<'_>,
     mut emit: impl FnMut(u64, Output),
 ) -> Report {
-    let queues = run.progress.len();
     let mut early = Report::default();
     let mut pkts = Vec::new();
     let mut expected = 0u64;
@@ -827,47 +851,38 @@ fn shared_worker(
             idle = 0;
             continue;
         }
-        if let Ok(mut input) = run.input.try_lock() {
-            if input.ended {
-                if expected >= input.next {
-                    break;
-                }
+        let Ok(input) = run.input.try_lock() else {
+            // Another worker is framing a batch, which takes a few microseconds: spin, then
+            // yield (more workers than cores), rather than sleep until the batch is published,
+            // so as to frame the next one as soon as the reader is free.
+            idle = idle.saturating_add(1);
+            if idle < 64 {
+                std::hint::spin_loop();
+            } else if idle < YIELD_ON_READER {
+                std::thread::yield_now();
             } else {
-                let slowest = run
-                    .progress
-                    .iter()
-                    .map(|p| p.load(Ordering::Acquire))
-                    .min()
-                    .unwrap_or(0);
-                if input.next < slowest + READ_AHEAD {
-                    let number = input.next;
-                    match input.reader.next_batch(run.batch_size) {
-                        Ok(Some(b)) => {
-                            input.next += 1;
-                            drop(input);
-                            let steer = rss_steer(&run.rss, queues, &b, &mut early);
-                            if let Ok(mut board) = run.board.lock() {
-                                board.insert(number, (Arc::new(b), Arc::new(steer), queues));
-                            }
-                        }
-                        Ok(None) => input.ended = true,
-                        // The batches already read are still taken through (as the good
-                        // packets before a fault are delivered); the error is returned at
-                        // the end.
-                        Err(e) => {
-                            input.ended = true;
-                            input.error = Some(e);
-                        }
-                    }
-                    wake_others(run);
-                    idle = 0;
-                    continue;
-                }
+                std::thread::park_timeout(Duration::from_millis(1));
             }
+            continue;
+        };
+        if input.ended && expected >= input.next {
+            break;
         }
-        // Another worker is reading or steering the batch this one needs, or this one is
-        // ahead: spin briefly, then sleep until woken.
-        idle += 1;
+        let slowest = run
+            .progress
+            .iter()
+            .map(|p| p.load(Ordering::Acquire))
+            .min()
+            .unwrap_or(0);
+        if !input.ended && input.next < slowest + READ_AHEAD {
+            read_and_publish(run, input, &mut early);
+            idle = 0;
+            continue;
+        }
+        drop(input);
+        // Another worker is steering the batch this one needs, or this one is ahead: spin
+        // briefly, then sleep until woken.
+        idle = idle.saturating_add(1);
         if idle < 64 {
             std::hint::spin_loop();
         } else {
@@ -875,6 +890,38 @@ fn shared_worker(
         }
     }
     early
+}
+
+/// Reads the next batch (the reader lock is `input`, released once the batch is framed),
+/// steers it and publishes it to every queue.
+fn read_and_publish(
+    run: &SharedRun<'_>,
+    mut input: std::sync::MutexGuard<'_, SharedInput<'_>>,
+    early: &mut Report,
+) {
+    let number = input.next;
+    match input.reader.next_batch(run.batch_size) {
+        Ok(Some(b)) => {
+            input.next += 1;
+            drop(input);
+            // The reader is free: another worker may frame the next batch while this one
+            // steers.
+            wake_others(run);
+            let queues = run.progress.len();
+            let steer = rss_steer(&run.rss, queues, &b, early);
+            if let Ok(mut board) = run.board.lock() {
+                board.insert(number, (Arc::new(b), Arc::new(steer), queues));
+            }
+        }
+        Ok(None) => input.ended = true,
+        // The batches already read are still taken through (as the good packets before a
+        // fault are delivered); the error is returned at the end.
+        Err(e) => {
+            input.ended = true;
+            input.error = Some(e);
+        }
+    }
+    wake_others(run);
 }
 
 /// RSS for every packet of a batch (each queue is its own worker).
