@@ -217,8 +217,11 @@ def test_writer_interrupted_by_exception_leaves_valid_file(tmp_path: Path) -> No
 
 def test_writer_interrupted_by_ctrl_c_leaves_valid_file(tmp_path: Path) -> None:
     p = tmp_path / "sigint.pcapng"
+    # The child restores Python's own SIGINT handler: a process started in the background by a
+    # non-interactive shell inherits SIGINT ignored, and would then never see the signal.
     code = f"""
 import os, signal, netcore as nc
+signal.signal(signal.SIGINT, signal.default_int_handler)
 with nc.Writer({str(p)!r}) as w:
     for i in range(10**9):
         w.write_packet(bytes(60), ts=i)
@@ -226,7 +229,7 @@ with nc.Writer({str(p)!r}) as w:
             print(i + 1, flush=True)
             os.kill(os.getpid(), signal.SIGINT)
 """
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode != 0 and "KeyboardInterrupt" in r.stderr
     written = sum(len(b) for b in nc.open(p))
     assert written >= int(r.stdout.strip())
