@@ -8,11 +8,12 @@ use netcore_core::DropReason;
 use netcore_core::capture::{CaptureReader, CaptureWriter, LinkType, ReadOptions, WriterOptions};
 use netcore_core::checksum;
 use netcore_core::ip::{Prefix, Route, RouteKind};
-use netcore_core::netfilter::{HookPoint, Ruleset};
+use netcore_core::netfilter::{HookPoint, Ruleset, Verdict};
 use netcore_core::offload::Features;
 use netcore_core::stack::Report;
 use netcore_core::stack::{
-    DeviceConfig, HookAction, HookEntry, NoExternalHooks, ReplayOptions, Sink, Stack, replay,
+    DeviceConfig, ExternalHooks, ExternalId, HookAbort, HookAction, HookColumns, HookEntry,
+    HookReply, NoExternalHooks, ReplayError, ReplayOptions, Sink, Stack, replay,
 };
 
 /// An Ethernet/IPv4/TCP frame with valid checksums.
@@ -249,4 +250,64 @@ fn routes_through_unknown_devices_drop_instead_of_failing() {
     // The 240 forwarded packets and the one whose TTL would expire: routing comes first.
     assert_eq!(report.dropped[&DropReason::IpInnoroutes], 241);
     assert_eq!(report.delivered["tcp"], 1);
+}
+
+/// External hooks that panic on worker threads (queue 1 onwards) and accept on the calling one.
+struct PanicsOffTheCallingThread(std::thread::ThreadId);
+
+impl ExternalHooks for PanicsOffTheCallingThread {
+    fn call(
+        &self,
+        _id: ExternalId,
+        _point: HookPoint,
+        packets: HookColumns<'_>,
+    ) -> Result<HookReply, HookAbort> {
+        assert_eq!(
+            std::thread::current().id(),
+            self.0,
+            "a hook bug on a worker"
+        );
+        Ok(HookReply {
+            verdicts: vec![Verdict::Accept; packets.len()],
+            ..HookReply::default()
+        })
+    }
+}
+
+#[test]
+fn a_worker_that_panics_ends_the_run_instead_of_stalling_it() {
+    // Reading ahead waits for the slowest queue: a worker gone without a word would hold
+    // the others back forever.
+    let dir = tempdir();
+    let input = dir.join("in.pcapng");
+    write_capture(&input, &traffic());
+    let stack = router(2);
+    stack
+        .update_hooks(|t| {
+            t.add(
+                HookPoint::PreRouting,
+                HookEntry {
+                    name: "buggy".into(),
+                    priority: 0,
+                    family: None,
+                    action: HookAction::External(1),
+                    jump_only: false,
+                },
+            )
+        })
+        .unwrap();
+    let mut reader = CaptureReader::open(&input, ReadOptions::default()).unwrap();
+    let opts = ReplayOptions {
+        batch_size: 8,
+        ..ReplayOptions::default()
+    };
+    let hooks = PanicsOffTheCallingThread(std::thread::current().id());
+    let result = replay(&stack, &mut reader, 1, &mut [], &hooks, &opts);
+    match result {
+        Err(ReplayError::Hook { abort, report }) => {
+            assert!(abort.message.contains("panicked"), "{}", abort.message);
+            assert_eq!(report.check(), Ok(()), "{report:?}");
+        }
+        other => panic!("expected the worker's failure, got {other:?}"),
+    }
 }

@@ -755,12 +755,14 @@ fn replay_shared(
             handles.push(scope.spawn(move || {
                 on_worker_thread(ext, move || {
                     let mut q = Queue::new(stack, into, k, ext, enc);
-                    let early = shared_worker(&mut q, run, |batch, out| {
-                        let _ = done_tx.send(Done {
-                            batch,
-                            queue: k,
-                            out,
-                        });
+                    let early = stop_all_on_panic(run, || {
+                        shared_worker(&mut q, run, |batch, out| {
+                            let _ = done_tx.send(Done {
+                                batch,
+                                queue: k,
+                                out,
+                            });
+                        })
                     });
                     let (mut report, abort) = q.finish(&dev.name, false);
                     report.merge(&early);
@@ -775,17 +777,19 @@ fn replay_shared(
         let mut order = InOrder::new(queues);
         let mut q0 = Queue::new(stack, into, 0, ext, enc);
         let mut written: Result<(), ReplayError> = Ok(());
-        let early = shared_worker(&mut q0, run, |batch, out| {
-            order.add(batch, 0, out);
-            while let Ok(d) = done_rx.try_recv() {
-                order.add(d.batch, d.queue, d.out);
-            }
-            if written.is_ok() {
-                written = order.write_ready(sinks);
-                if written.is_err() {
-                    run.stop.store(true, Ordering::Relaxed);
+        let early = stop_all_on_panic(run, || {
+            shared_worker(&mut q0, run, |batch, out| {
+                order.add(batch, 0, out);
+                while let Ok(d) = done_rx.try_recv() {
+                    order.add(d.batch, d.queue, d.out);
                 }
-            }
+                if written.is_ok() {
+                    written = order.write_ready(sinks);
+                    if written.is_err() {
+                        run.stop.store(true, Ordering::Relaxed);
+                    }
+                }
+            })
         });
         // Whatever stopped the run, every queue's output of what it processed is written.
         for d in done_rx {
@@ -813,6 +817,15 @@ fn replay_shared(
             }),
             None => Ok(report),
         }
+    })
+}
+
+/// Runs `f`; if it panics, stops every worker before the panic goes on (one worker gone would
+/// hold the others back forever: reading ahead waits for the slowest queue).
+fn stop_all_on_panic<T>(run: &SharedRun<'_>, f: impl FnOnce() -> T) -> T {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|panic| {
+        run.stop.store(true, Ordering::Relaxed);
+        std::panic::resume_unwind(panic)
     })
 }
 
