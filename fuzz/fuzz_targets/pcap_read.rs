@@ -9,25 +9,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use netcore_fuzz::{BATCHES, read_both_ways, read_gzip};
+use netcore_fuzz::{BATCHES, pcap_header, read_both_ways, read_gzip};
 
 const CHUNKS: [usize; 4] = [1, 7, 4096, usize::MAX];
-
-/// A 24-byte pcap file header: version 2.4, snaplen 65535, Ethernet.
-fn pcap_header(magic: u32, be: bool) -> Vec<u8> {
-    let w32 = |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() };
-    let w16 = |v: u16| if be { v.to_be_bytes() } else { v.to_le_bytes() };
-    [
-        &w32(magic)[..],
-        &w16(2),
-        &w16(4),
-        &w32(0),
-        &w32(0),
-        &w32(65_535),
-        &w32(1),
-    ]
-    .concat()
-}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&control, rest)) = data.split_first() else {
@@ -35,12 +19,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let batch = BATCHES[usize::from(control & 7)];
     let chunk = CHUNKS[usize::from((control >> 3) & 3)];
-    let mut input = match (control >> 5) & 3 {
-        0 => Vec::new(),
-        1 => pcap_header(0xa1b2_c3d4, false),
-        2 => pcap_header(0xa1b2_3c4d, true),
-        _ => pcap_header(0xa1b2_cd34, false),
-    };
+    let mut input = pcap_header(control >> 5);
     input.extend_from_slice(rest);
     read_both_ways(&input, batch, chunk);
     if control & 0x80 != 0 {

@@ -28,6 +28,30 @@ pub struct Outcome {
     pub problems: Vec<Problem>,
 }
 
+/// A pcap file header picked by the low two bits of `choice`: none, little-endian µs,
+/// big-endian ns, little-endian "modified" (version 2.4, snaplen 65535, Ethernet).
+#[must_use]
+pub fn pcap_header(choice: u8) -> Vec<u8> {
+    let (magic, be) = match choice & 3 {
+        0 => return Vec::new(),
+        1 => (0xa1b2_c3d4, false),
+        2 => (0xa1b2_3c4d, true),
+        _ => (0xa1b2_cd34, false),
+    };
+    let w32 = |v: u32| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+    let w16 = |v: u16| if be { v.to_be_bytes() } else { v.to_le_bytes() };
+    [
+        &w32(magic)[..],
+        &w16(2),
+        &w16(4),
+        &w32(0),
+        &w32(0),
+        &w32(65_535),
+        &w32(1),
+    ]
+    .concat()
+}
+
 /// Batch sizes the targets pick from with a control byte.
 pub const BATCHES: [usize; 8] = [1, 2, 3, 7, 64, 100, 4096, 65_536];
 
