@@ -240,7 +240,10 @@ impl<'s> Worker<'s> {
 
     /// Packets still on their way (none once a hook stopped the run).
     fn live(&self) -> Vec<usize> {
-        (0..self.pkts.len()).filter(|&i| !self.gone(i)).collect()
+        // Sized up front: a filtered collect would grow (reallocate) all the way up.
+        let mut live = Vec::with_capacity(self.pkts.len());
+        live.extend((0..self.pkts.len()).filter(|&i| !self.gone(i)));
+        live
     }
 
     fn gone(&self, i: usize) -> bool {
@@ -369,7 +372,7 @@ impl<'s> Worker<'s> {
         let live = self.live();
         self.run_hook(HookPoint::PreRouting, &live);
         let mut local = Vec::new();
-        let mut forward = Vec::new();
+        let mut forward = Vec::with_capacity(self.pkts.len());
         for i in self.live() {
             let Some(dst) = self.pkts[i].dst else {
                 self.drop_pkt(i, DropReason::IpInhdr);
@@ -503,9 +506,12 @@ impl<'s> Worker<'s> {
                 continue;
             }
             let dev = self.pkts[i].oif;
-            match by_dev.iter_mut().find(|(d, _)| *d == dev) {
-                Some((_, v)) => v.push(i),
-                None => by_dev.push((dev, vec![i])),
+            if let Some((_, v)) = by_dev.iter_mut().find(|(d, _)| *d == dev) {
+                v.push(i);
+            } else {
+                let mut v = Vec::with_capacity(sel.len());
+                v.push(i);
+                by_dev.push((dev, v));
             }
         }
         for (dev, pkts) in by_dev {
@@ -727,11 +733,12 @@ impl<'s> Worker<'s> {
         }
         let hooks = Arc::clone(&self.hooks);
         for entry in hooks.entries(point).iter().filter(|e| !e.jump_only) {
-            let mut pending: Vec<usize> = sel
-                .iter()
-                .copied()
-                .filter(|&i| !self.pkts[i].done && entry.applies_to(self.pkts[i].family))
-                .collect();
+            let mut pending = Vec::with_capacity(sel.len());
+            pending.extend(
+                sel.iter()
+                    .copied()
+                    .filter(|&i| !self.pkts[i].done && entry.applies_to(self.pkts[i].family)),
+            );
             let mut rounds = 0;
             while !pending.is_empty() {
                 if rounds == MAX_REPEATS {
