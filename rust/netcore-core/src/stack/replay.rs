@@ -868,14 +868,7 @@ fn shared_worker(
             // Another worker is framing a batch, which takes a few microseconds: spin, then
             // yield (more workers than cores), rather than sleep until the batch is published,
             // so as to frame the next one as soon as the reader is free.
-            idle = idle.saturating_add(1);
-            if idle < 64 {
-                std::hint::spin_loop();
-            } else if idle < YIELD_ON_READER {
-                std::thread::yield_now();
-            } else {
-                std::thread::park_timeout(Duration::from_millis(1));
-            }
+            back_off(&mut idle, YIELD_ON_READER);
             continue;
         };
         if input.ended && expected >= input.next {
@@ -895,14 +888,25 @@ fn shared_worker(
         drop(input);
         // Another worker is steering the batch this one needs, or this one is ahead: spin
         // briefly, then sleep until woken.
-        idle = idle.saturating_add(1);
-        if idle < 64 {
-            std::hint::spin_loop();
-        } else {
-            std::thread::park_timeout(Duration::from_millis(1));
-        }
+        back_off(&mut idle, SPINS);
     }
     early
+}
+
+/// Spins a waiting worker makes before it yields or sleeps.
+const SPINS: u32 = 64;
+
+/// One step of waiting, the `idle`-th in a row: spin first, then yield the core until
+/// `yield_until`, then sleep until woken (or a millisecond passes).
+fn back_off(idle: &mut u32, yield_until: u32) {
+    *idle = idle.saturating_add(1);
+    if *idle < SPINS {
+        std::hint::spin_loop();
+    } else if *idle < yield_until {
+        std::thread::yield_now();
+    } else {
+        std::thread::park_timeout(Duration::from_millis(1));
+    }
 }
 
 /// Reads the next batch (the reader lock is `input`, released once the batch is framed),
@@ -1022,12 +1026,7 @@ fn run_worker(
     loop {
         if rx.dequeue_burst(&mut items, 16) == 0 {
             // Spin briefly (a batch is usually on its way), then sleep until woken.
-            idle += 1;
-            if idle < 64 {
-                std::hint::spin_loop();
-            } else {
-                std::thread::park_timeout(Duration::from_millis(1));
-            }
+            back_off(&mut idle, SPINS);
             continue;
         }
         idle = 0;
